@@ -1,0 +1,110 @@
+import { isUtf8 } from 'node:buffer';
+import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { adminUserRoutes } from './admin/admin-users.routes.ts';
+import { auditRoutes } from './audit/audit.routes.ts';
+import { authRoutes } from './auth/auth.routes.ts';
+import type { Gatehouse } from './context.ts';
+import { AppError } from './errors/app-error.ts';
+import { errorBody, handleError } from './http/error-handler.ts';
+import { registerSecurityHeaders } from './http/security-headers.ts';
+import { meRoutes } from './identity/me.routes.ts';
+import { jwksRoutes } from './keys/jwks.routes.ts';
+import { healthRoutes } from './ops/health.routes.ts';
+import { platformRoutes } from './platform/platform.routes.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Every tenant-scoped route, mounted under /t/{slug} and again at the root (subdomain, header or token claim). */
+async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: boolean }) {
+  if (opts.root) {
+    app.addHook('onRoute', (route) => {
+      route.schema = { ...(route.schema ?? {}), hide: true };
+    });
+  }
+  await app.register(jwksRoutes, { gh: opts.gh });
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes, { gh: opts.gh });
+      await api.register(meRoutes, { gh: opts.gh });
+      await api.register(adminUserRoutes, { gh: opts.gh });
+      await api.register(auditRoutes, { gh: opts.gh });
+    },
+    { prefix: '/api/v1' },
+  );
+}
+
+/** Builds the HTTP application; never listens (server.ts does, tests use inject). */
+export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
+  const { config } = gh;
+  const app = Fastify({
+    loggerInstance: gh.logger as FastifyBaseLogger,
+    // A hop count is accepted at run time (proxy-addr) though the type omits it.
+    trustProxy: config.trustProxy as boolean | string[],
+    bodyLimit: config.bodyLimit,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+  });
+
+  app.decorateRequest('tenant', null);
+  app.decorateRequest('auth', null);
+
+  // JSON only, and only valid UTF-8: invalid bytes are refused rather than silently replaced.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const buf = body as Buffer;
+    if (!isUtf8(buf)) return done(new AppError('INVALID_ENCODING'), undefined);
+    parseJson(req, buf.toString('utf8'), done);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    gh.metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  registerSecurityHeaders(app, { hsts: config.publicUrl.startsWith('https://') });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(errorBody('NOT_FOUND', 'No such route.', request.id));
+  });
+
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Gatehouse',
+        version: '0.1.0',
+        description: 'Multi-tenant identity server. Tenant routes live under /t/{tenant}.',
+      },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          platformAuth: { type: 'http', scheme: 'bearer', description: 'A platform credential (ghp_...)' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { gh });
+  await app.register(platformRoutes, { gh, prefix: '/api/v1/platform' });
+  await app.register(tenantApi, { gh, root: false, prefix: '/t/:tenant' });
+  await app.register(tenantApi, { gh, root: true });
+  return app;
+}

@@ -1,0 +1,126 @@
+import type { FastifyInstance } from 'fastify';
+import type { Gatehouse } from '../context.ts';
+import { AppError } from '../errors/app-error.ts';
+import { auditContext, authenticate, noContent, requireTenant } from '../http/request-context.ts';
+import { bearerSecurity, emailField, errorResponses, passwordField, tokenResponseSchema } from '../http/schemas.ts';
+import { effectiveSettings } from '../tenancy/tenant.model.ts';
+import { login, logout, logoutAll, refresh, register, type TokenResponse } from './auth.service.ts';
+import { clearRefreshCookies, refreshTokenFromCookie, setRefreshCookies } from './refresh-cookie.ts';
+
+const delivery = {
+  token_delivery: {
+    type: 'string',
+    enum: ['body', 'cookie'],
+    description: '`cookie` puts the refresh token in an httpOnly cookie and returns a csrf_token instead',
+  },
+} as const;
+
+export async function authRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
+  const client = (req: { ip: string; headers: Record<string, unknown> }) => ({
+    ip: req.ip,
+    userAgent: (req.headers['user-agent'] as string | undefined) ?? null,
+  });
+  const deliver = (
+    request: Parameters<typeof setRefreshCookies>[0],
+    reply: Parameters<typeof setRefreshCookies>[1],
+    body: TokenResponse,
+    mode: string | undefined,
+  ) => (mode === 'cookie' ? setRefreshCookies(request, reply, body, effectiveSettings(request.tenant!).refresh_token_ttl) : body);
+
+  app.post<{ Body: { email: string; password: string; name?: string; token_delivery?: string } }>(
+    '/auth/register',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Create an account (when the tenant allows open registration) and sign in',
+        body: {
+          type: 'object',
+          required: ['email', 'password'],
+          additionalProperties: false,
+          properties: { email: emailField, password: passwordField, name: { type: 'string', minLength: 1, maxLength: 200 }, ...delivery },
+        },
+        response: { 201: tokenResponseSchema, ...errorResponses(403, 404, 409, 503) },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await requireTenant(gh, request);
+      const { token_delivery, ...input } = request.body;
+      const body = await register(gh, tenant, input, auditContext(request), client(request));
+      return reply.code(201).send(deliver(request, reply, body, token_delivery));
+    },
+  );
+
+  app.post<{ Body: { email: string; password: string; token_delivery?: string } }>(
+    '/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in with email and password',
+        body: {
+          type: 'object',
+          required: ['email', 'password'],
+          additionalProperties: false,
+          properties: { email: { type: 'string', minLength: 1, maxLength: 254 }, password: passwordField, ...delivery },
+        },
+        response: { 200: tokenResponseSchema, ...errorResponses(401, 403, 404, 503) },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await requireTenant(gh, request);
+      const body = await login(gh, tenant, request.body, auditContext(request), client(request));
+      return deliver(request, reply, body, request.body.token_delivery);
+    },
+  );
+
+  app.post<{ Body: { refresh_token?: string; token_delivery?: string } | undefined }>(
+    '/auth/refresh',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Exchange a refresh token (body or cookie) for new tokens; the presented one stops working',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { refresh_token: { type: 'string', minLength: 1, maxLength: 200 }, ...delivery },
+        },
+        response: { 200: tokenResponseSchema, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await requireTenant(gh, request);
+      const fromBody = request.body?.refresh_token;
+      const fromCookie = fromBody ? undefined : refreshTokenFromCookie(request);
+      const presented = fromBody ?? fromCookie;
+      if (!presented) throw new AppError('REFRESH_TOKEN_INVALID', { message: 'No refresh token in the body or cookie.' });
+      try {
+        const body = await refresh(gh, tenant, presented, auditContext(request));
+        return deliver(request, reply, body, fromCookie ? 'cookie' : request.body?.token_delivery);
+      } catch (err) {
+        if (fromCookie) clearRefreshCookies(request, reply);
+        throw err;
+      }
+    },
+  );
+
+  app.post(
+    '/auth/logout',
+    { schema: { tags: ['auth'], summary: 'End this session; its access token stops working at once', security: bearerSecurity, response: { 204: { type: 'null' }, ...errorResponses(401, 403) } } },
+    async (request, reply) => {
+      const claims = await authenticate(gh, request);
+      await logout(gh, request.tenant!, claims, auditContext(request));
+      clearRefreshCookies(request, reply);
+      return noContent(reply);
+    },
+  );
+
+  app.post(
+    '/auth/logout-all',
+    { schema: { tags: ['auth'], summary: 'End every session of the signed-in user', security: bearerSecurity, response: { 204: { type: 'null' }, ...errorResponses(401, 403) } } },
+    async (request, reply) => {
+      const claims = await authenticate(gh, request);
+      await logoutAll(gh, request.tenant!, claims, auditContext(request));
+      clearRefreshCookies(request, reply);
+      return noContent(reply);
+    },
+  );
+}

@@ -1,0 +1,194 @@
+import { recordAudit, type AuditContext } from '../audit/audit.ts';
+import type { Gatehouse } from '../context.ts';
+import { withTenantTx } from '../db/tenant-tx.ts';
+import { AppError } from '../errors/app-error.ts';
+import { findUserByEmail, findUserById, recordLogin } from '../identity/user.queries.ts';
+import { insertUserChecked, preparePassword } from '../identity/user.service.ts';
+import { normalizeEmail, toPublicUser, type PublicUser, type UserRow } from '../identity/user.model.ts';
+import { permissionsOf } from '../rbac/roles.ts';
+import { createSession, revokeSessions, revokeUserSessions, rotateRefreshToken, type SessionRow } from '../session/session.queries.ts';
+import { effectiveSettings } from '../tenancy/tenant.model.ts';
+import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
+import { issueAccessToken, type AccessClaims } from '../tokens/access-token.ts';
+import { denySessions, denyToken } from '../tokens/denylist.ts';
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  user: PublicUser;
+}
+
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** Signs the access token for a session and shapes the login response. */
+export async function tokenResponse(
+  gh: Gatehouse,
+  tenant: ResolvedTenant,
+  user: UserRow,
+  session: Pick<SessionRow, 'id' | 'amr' | 'aal'>,
+  refreshToken: string,
+): Promise<TokenResponse> {
+  const ttl = effectiveSettings(tenant).access_token_ttl;
+  const started = performance.now();
+  const { token } = await issueAccessToken(gh.keys, {
+    issuer: tenant.issuer,
+    tenantId: tenant.id,
+    tenantSlug: tenant.slug,
+    plan: tenant.plan,
+    ttlSeconds: ttl,
+    user,
+    permissions: permissionsOf(user.role),
+    session,
+  });
+  gh.metrics.tokenDuration.observe({ operation: 'sign' }, (performance.now() - started) / 1000);
+  return { access_token: token, token_type: 'Bearer', expires_in: ttl, refresh_token: refreshToken, user: toPublicUser(user) };
+}
+
+async function afterCommit(gh: Gatehouse, tenant: ResolvedTenant, revoked: string[]) {
+  if (revoked.length) await denySessions(gh.kv, revoked, effectiveSettings(tenant).access_token_ttl);
+}
+
+export async function register(
+  gh: Gatehouse,
+  tenant: ResolvedTenant,
+  input: { email: string; password: string; name?: string | undefined },
+  ctx: AuditContext,
+  client: ClientInfo,
+): Promise<TokenResponse> {
+  const settings = effectiveSettings(tenant);
+  if (settings.registration !== 'open') throw new AppError('REGISTRATION_CLOSED');
+  const passwordHash = await preparePassword(gh, tenant, input.password);
+  const { user, session, refreshToken } = await withTenantTx(gh.db, tenant.id, async (tx) => {
+    const user = await insertUserChecked(tx, tenant, { ...input, passwordHash }, { ctx, action: 'user.registered' });
+    await recordLogin(tx, user.id);
+    const s = await createSession(tx, { userId: user.id, ...client, amr: ['pwd'], aal: 1 }, settings);
+    await recordAudit(tx, ctx, { action: 'login.succeeded', actorId: user.id, actorType: 'user', subjectId: user.id, details: { method: 'password', session_id: s.session.id, registration: true } });
+    return { user: { ...user, login_count: user.login_count + 1, last_login_at: new Date() }, ...s };
+  });
+  gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method: 'register' });
+  gh.metrics.activeSessions.inc();
+  return tokenResponse(gh, tenant, user, session, refreshToken);
+}
+
+/**
+ * Password login. An unknown email costs the same argon2 verification as a known one and gets the same answer,
+ * so neither the body, the status nor the timing tells whether an account exists.
+ */
+export async function login(
+  gh: Gatehouse,
+  tenant: ResolvedTenant,
+  input: { email: string; password: string },
+  ctx: AuditContext,
+  client: ClientInfo,
+): Promise<TokenResponse> {
+  const settings = effectiveSettings(tenant);
+  const email = normalizeEmail(input.email);
+  const user = await withTenantTx(gh.db, tenant.id, (tx) => findUserByEmail(tx, email));
+  let verified = { ok: false, rehash: false };
+  if (user?.password_hash) verified = await gh.hasher.verify(user.password_hash, input.password);
+  else await gh.hasher.verifyDummy(input.password);
+
+  if (!user || !verified.ok) {
+    await withTenantTx(gh.db, tenant.id, (tx) =>
+      recordAudit(tx, ctx, {
+        action: 'login.failed',
+        subjectId: user?.id ?? null,
+        risk: 'medium',
+        details: { method: 'password', email, reason: user ? 'wrong_password' : 'unknown_email' },
+      }),
+    );
+    gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'failure', method: 'password' });
+    throw new AppError('INVALID_CREDENTIALS');
+  }
+  // Only someone who holds the password learns the account is disabled.
+  if (user.status !== 'active') {
+    gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'blocked', method: 'password' });
+    throw new AppError('ACCOUNT_DISABLED');
+  }
+  const newHash = verified.rehash ? await gh.hasher.hash(input.password) : undefined;
+  const s = await withTenantTx(gh.db, tenant.id, async (tx) => {
+    await recordLogin(tx, user.id, newHash);
+    const s = await createSession(tx, { userId: user.id, ...client, amr: ['pwd'], aal: 1 }, settings);
+    await recordAudit(tx, ctx, { action: 'login.succeeded', actorId: user.id, actorType: 'user', subjectId: user.id, details: { method: 'password', session_id: s.session.id } });
+    if (newHash) await recordAudit(tx, ctx, { action: 'password.rehashed', actorId: user.id, actorType: 'user', subjectId: user.id });
+    for (const id of s.evicted) {
+      await recordAudit(tx, ctx, { action: 'session.evicted', actorType: 'system', actorId: null, subjectId: user.id, details: { session_id: id } });
+    }
+    return s;
+  });
+  gh.users.invalidate(tenant.id, user.id);
+  await afterCommit(gh, tenant, s.evicted);
+  gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method: 'password' });
+  gh.metrics.activeSessions.inc(1 - s.evicted.length);
+  const fresh = { ...user, login_count: user.login_count + 1, last_login_at: new Date() };
+  return tokenResponse(gh, tenant, fresh, s.session, s.refreshToken);
+}
+
+/** Rotates a refresh token. Reuse of a rotated one revokes the session (committed) and answers REFRESH_TOKEN_REUSED. */
+export async function refresh(gh: Gatehouse, tenant: ResolvedTenant, presented: string, ctx: AuditContext): Promise<TokenResponse> {
+  const settings = effectiveSettings(tenant);
+  const started = performance.now();
+  const outcome = await withTenantTx(gh.db, tenant.id, async (tx) => {
+    const r = await rotateRefreshToken(tx, presented, settings);
+    if (r.kind === 'invalid') return r;
+    if (r.kind === 'reused') {
+      await recordAudit(tx, ctx, {
+        action: 'token.refresh.reuse_detected',
+        actorType: 'anonymous',
+        actorId: null,
+        subjectId: r.session.user_id,
+        risk: 'high',
+        details: { session_id: r.session.id },
+      });
+      return r;
+    }
+    const user = await findUserById(tx, r.session.user_id);
+    if (!user || user.status !== 'active') {
+      await revokeSessions(tx, [r.session.id], 'user_inactive');
+      return { kind: 'invalid' as const, revoked: r.session.id };
+    }
+    await recordAudit(tx, ctx, { action: 'token.refreshed', actorType: 'user', actorId: user.id, subjectId: user.id, details: { session_id: r.session.id } });
+    return { ...r, user };
+  });
+  if (outcome.kind === 'reused') {
+    await afterCommit(gh, tenant, [outcome.session.id]);
+    gh.metrics.activeSessions.dec();
+    throw new AppError('REFRESH_TOKEN_REUSED');
+  }
+  if (outcome.kind === 'invalid') {
+    if ('revoked' in outcome) await afterCommit(gh, tenant, [outcome.revoked]);
+    throw new AppError('REFRESH_TOKEN_INVALID');
+  }
+  const response = await tokenResponse(gh, tenant, outcome.user, outcome.session, outcome.refreshToken);
+  gh.metrics.tokenDuration.observe({ operation: 'refresh' }, (performance.now() - started) / 1000);
+  return response;
+}
+
+export async function logout(gh: Gatehouse, tenant: ResolvedTenant, claims: AccessClaims, ctx: AuditContext): Promise<void> {
+  await withTenantTx(gh.db, tenant.id, async (tx) => {
+    await revokeSessions(tx, [claims.sid], 'logout');
+    await recordAudit(tx, ctx, { action: 'logout', subjectId: claims.sub, details: { session_id: claims.sid } });
+  });
+  await denyToken(gh.kv, claims.jti, claims.exp);
+  await afterCommit(gh, tenant, [claims.sid]);
+  gh.metrics.activeSessions.dec();
+}
+
+export async function logoutAll(gh: Gatehouse, tenant: ResolvedTenant, claims: AccessClaims, ctx: AuditContext): Promise<number> {
+  const revoked = await withTenantTx(gh.db, tenant.id, async (tx) => {
+    const ids = await revokeUserSessions(tx, claims.sub, 'logout_all');
+    await recordAudit(tx, ctx, { action: 'logout.all', subjectId: claims.sub, details: { sessions: ids.length } });
+    return ids;
+  });
+  await denyToken(gh.kv, claims.jti, claims.exp);
+  await afterCommit(gh, tenant, [...new Set([...revoked, claims.sid])]);
+  gh.metrics.activeSessions.dec(revoked.length);
+  return revoked.length;
+}
+
+export { afterCommit as denyRevokedSessions };

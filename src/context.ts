@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config/config.ts';
+import type { Database } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { createPgliteDatabase } from './db/pglite.ts';
+import { createPostgresDatabase } from './db/postgres.ts';
+import { createUserCache, type UserCache } from './identity/user-cache.ts';
+import { createKeyRingCache, type KeyRingCache } from './keys/signing-keys.ts';
+import { createSealer, loadMasterKey, type Sealer } from './keys/master-key.ts';
+import type { KvStore } from './kv/kv-store.ts';
+import { createMemoryKv } from './kv/memory-kv.ts';
+import { createRedisKv } from './kv/redis-kv.ts';
+import { redactPaths } from './observability/logger.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { createPasswordHasher, type PasswordHasher } from './passwords/password-hasher.ts';
+import { createTenantDirectory, type TenantDirectory } from './tenancy/tenant-directory.ts';
+
+/** Everything a request handler needs, built once per process from the configuration. */
+export interface Gatehouse {
+  config: Config;
+  db: Database;
+  kv: KvStore;
+  hasher: PasswordHasher;
+  sealer: Sealer;
+  keys: KeyRingCache;
+  tenants: TenantDirectory;
+  users: UserCache;
+  metrics: Metrics;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface GatehouseOverrides {
+  db?: Database;
+  kv?: KvStore;
+  logger?: Logger;
+  /** Keep the embedded database in memory (tests). */
+  inMemory?: boolean;
+  userCacheMs?: number;
+}
+
+export async function createGatehouse(config: Config, o: GatehouseOverrides = {}): Promise<Gatehouse> {
+  const logger =
+    o.logger ?? pino({ level: config.logLevel, redact: { paths: redactPaths, censor: '[redacted]' }, base: { service: 'gatehouse' } });
+  const db =
+    o.db ??
+    (config.databaseUrl
+      ? createPostgresDatabase(config.databaseUrl)
+      : await createPgliteDatabase(o.inMemory ? undefined : join(config.dataDir, 'pgdata')));
+  if (config.migrateOnStart || (!config.databaseUrl && !o.db)) {
+    const r = await migrate(db);
+    if (r.applied.length) logger.info({ applied: r.applied }, 'migrations applied');
+  }
+  const kv = o.kv ?? (config.redisUrl ? createRedisKv(config.redisUrl) : createMemoryKv());
+  const master = loadMasterKey(config.masterKey, config.dataDir);
+  if (master.source === 'file' && config.databaseUrl) {
+    logger.warn('GATEHOUSE_MASTER_KEY is not set: using a key generated in the data directory; every node must share one key');
+  }
+  const sealer = createSealer(master.key);
+  const userCacheMs = o.userCacheMs ?? (db.kind === 'pglite' ? 60_000 : 0);
+  return {
+    config,
+    db,
+    kv,
+    sealer,
+    hasher: createPasswordHasher(config.argon2, { concurrency: config.hashConcurrency, maxQueue: config.hashQueue }),
+    keys: createKeyRingCache(db, sealer),
+    tenants: createTenantDirectory(db, { publicUrl: config.publicUrl, baseDomain: config.baseDomain }),
+    users: createUserCache(userCacheMs),
+    metrics: createMetrics(),
+    logger,
+    async close() {
+      await kv.close();
+      await db.close();
+    },
+  };
+}

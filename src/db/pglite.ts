@@ -1,0 +1,37 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import type { Database, Queryable, QueryResult } from './database.ts';
+
+type Executor = Pick<PGlite, 'query' | 'exec'>;
+
+function wrap(db: Executor): Queryable {
+  return {
+    async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+      const r = await db.query<T>(sql, params);
+      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+    },
+    async exec(sql: string) {
+      await db.exec(sql);
+    },
+  };
+}
+
+/** The embedded default: PostgreSQL compiled to WASM, one process per data directory (or in memory). */
+export async function createPgliteDatabase(dataDir?: string): Promise<Database> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir);
+  return {
+    kind: 'pglite',
+    ...wrap(db),
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>, preamble?: string): Promise<T> {
+      // PGlite serialises transactions itself; other queries wait for the lock.
+      return db.transaction(async (tx) => {
+        if (preamble) await tx.exec(preamble);
+        return fn(wrap(tx));
+      });
+    },
+    async close() {
+      await db.close();
+    },
+  };
+}

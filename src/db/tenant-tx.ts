@@ -1,0 +1,47 @@
+import type { Database, Queryable } from './database.ts';
+
+/** The role tenant work runs as: it owns nothing and cannot bypass row-level security. */
+export const APP_ROLE = 'gatehouse_app';
+
+declare const tenantBrand: unique symbol;
+declare const platformBrand: unique symbol;
+
+/** A transaction bound to one tenant; RLS limits every statement in it to that tenant's rows. */
+export type TenantDb = Queryable & { readonly tenantId: string; readonly [tenantBrand]: true };
+/** A transaction outside any tenant, for platform administration only (creating tenants, credentials). */
+export type PlatformDb = Queryable & { readonly [platformBrand]: true };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+/** Runs fn in one transaction as the app role with `app.tenant_id` set, so a query without a tenant filter still sees only this tenant. */
+export function withTenantTx<T>(db: Database, tenantId: string, fn: (tx: TenantDb) => Promise<T>): Promise<T> {
+  // The id is inlined (after a strict UUID check) so binding costs no extra round trip.
+  return db.transaction((tx) => fn(asTenantDb(tx, tenantId)), tenantPreamble(tenantId));
+}
+
+function tenantPreamble(tenantId: string): string {
+  if (!isUuid(tenantId)) throw new TypeError('tenant id must be a UUID');
+  return `SET LOCAL ROLE ${APP_ROLE}; SELECT set_config('app.tenant_id', '${tenantId.toLowerCase()}', true)`;
+}
+
+function asTenantDb(tx: Queryable, tenantId: string): TenantDb {
+  return Object.assign(tx, { tenantId }) as unknown as TenantDb;
+}
+
+/**
+ * Inside a platform transaction, drops to the app role bound to one tenant for the rest of it: how a tenant is
+ * created together with its first admin, keys and audit record in one commit.
+ */
+export async function enterTenant(tx: PlatformDb, tenantId: string): Promise<TenantDb> {
+  await tx.exec(tenantPreamble(tenantId));
+  return asTenantDb(tx, tenantId);
+}
+
+/** The explicit platform-wide path: runs as the connecting (owner) role, without tenant binding. */
+export function withPlatformTx<T>(db: Database, fn: (tx: PlatformDb) => Promise<T>): Promise<T> {
+  return db.transaction((tx) => fn(tx as PlatformDb));
+}

@@ -1,0 +1,119 @@
+import type { TenantDb } from '../db/tenant-tx.ts';
+import type { Role } from '../rbac/roles.ts';
+import { PROFILE_FIELDS, type ProfilePatch, type UserRow, type UserStatus } from './user.model.ts';
+
+const COLUMNS = `id, tenant_id, email, email_verified, password_hash, name, given_name, family_name, locale, timezone,
+  status, role, last_login_at, login_count, created_by, created_at, updated_at`;
+
+export async function findUserById(tx: TenantDb, id: string): Promise<UserRow | undefined> {
+  return (await tx.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id])).rows[0];
+}
+
+export async function findUserByEmail(tx: TenantDb, email: string): Promise<UserRow | undefined> {
+  return (await tx.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE email = $1`, [email])).rows[0];
+}
+
+export async function countUsers(tx: TenantDb): Promise<number> {
+  return (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM users')).rows[0]!.n;
+}
+
+export interface NewUser {
+  email: string;
+  passwordHash: string | null;
+  name?: string | null;
+  role: Role;
+  emailVerified: boolean;
+  createdBy: string | null;
+}
+
+/** Inserts a user; returns undefined when the email is already taken in this tenant. */
+export async function insertUser(tx: TenantDb, u: NewUser): Promise<UserRow | undefined> {
+  const r = await tx.query<UserRow>(
+    `INSERT INTO users (email, password_hash, name, role, email_verified, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, email) DO NOTHING RETURNING ${COLUMNS}`,
+    [u.email, u.passwordHash, u.name ?? null, u.role, u.emailVerified, u.createdBy],
+  );
+  return r.rows[0];
+}
+
+export async function updateProfile(tx: TenantDb, id: string, patch: ProfilePatch): Promise<UserRow | undefined> {
+  const sets: string[] = [];
+  const params: unknown[] = [id];
+  for (const f of PROFILE_FIELDS) {
+    if (patch[f] === undefined) continue;
+    params.push(patch[f]);
+    sets.push(`${f} = $${params.length}`);
+  }
+  if (sets.length === 0) return findUserById(tx, id);
+  const r = await tx.query<UserRow>(
+    `UPDATE users SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    params,
+  );
+  return r.rows[0];
+}
+
+export async function setPasswordHash(tx: TenantDb, id: string, hash: string): Promise<void> {
+  await tx.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [id, hash]);
+}
+
+export async function recordLogin(tx: TenantDb, id: string, newHash?: string): Promise<void> {
+  await tx.query(
+    `UPDATE users SET last_login_at = now(), login_count = login_count + 1,
+       password_hash = coalesce($2, password_hash) WHERE id = $1`,
+    [id, newHash ?? null],
+  );
+}
+
+export async function setUserStatus(tx: TenantDb, id: string, status: UserStatus): Promise<UserRow | undefined> {
+  return (
+    await tx.query<UserRow>(`UPDATE users SET status = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id, status])
+  ).rows[0];
+}
+
+export async function setUserRole(tx: TenantDb, id: string, role: Role): Promise<UserRow | undefined> {
+  return (
+    await tx.query<UserRow>(`UPDATE users SET role = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id, role])
+  ).rows[0];
+}
+
+export async function deleteUser(tx: TenantDb, id: string): Promise<boolean> {
+  return (await tx.query('DELETE FROM users WHERE id = $1', [id])).rowCount > 0;
+}
+
+export interface UserListQuery {
+  search?: string;
+  status?: UserStatus;
+  role?: Role;
+  /** Opaque cursor from a previous page: created_at|id of its last row. */
+  after?: { createdAt: Date; id: string };
+  limit: number;
+}
+
+/** Keyset pagination on (created_at, id): stable under inserts, no OFFSET scans. */
+export async function listUsers(tx: TenantDb, q: UserListQuery): Promise<UserRow[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, ...values: unknown[]) => {
+    let s = sql;
+    for (const v of values) {
+      params.push(v);
+      s = s.replace('?', `$${params.length}`);
+    }
+    where.push(s);
+  };
+  if (q.search) {
+    const like = '%' + q.search.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    add('(email ILIKE ? OR name ILIKE ?)', like, like);
+  }
+  if (q.status) add('status = ?', q.status);
+  if (q.role) add('role = ?', q.role);
+  if (q.after) add('(created_at, id) > (?, ?)', q.after.createdAt, q.after.id);
+  params.push(q.limit);
+  return (
+    await tx.query<UserRow>(
+      `SELECT ${COLUMNS} FROM users ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+       ORDER BY created_at, id LIMIT $${params.length}`,
+      params,
+    )
+  ).rows;
+}

@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import type { Gatehouse } from '../context.ts';
+import { isUuid } from '../db/tenant-tx.ts';
+
+async function timed<T>(fn: () => Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([fn(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * /health: the process answers. /ready: database, key-value store and signing work; `degraded` (still 200) when only
+ * the key-value store is down, `unhealthy` (503) when the database or signing is.
+ */
+export async function healthRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
+  const hide = { hide: true, tags: ['operations'] };
+  app.get('/health', { schema: { ...hide, summary: 'Liveness' } }, async () => ({ status: 'ok' }));
+
+  app.get('/ready', { schema: { ...hide, summary: 'Readiness' } }, async (_request, reply) => {
+    const checks: Record<string, 'ok' | 'fail'> = {};
+    const run = async (name: string, fn: () => Promise<unknown>) => {
+      try {
+        await timed(fn, 2000);
+        checks[name] = 'ok';
+      } catch {
+        checks[name] = 'fail';
+      }
+    };
+    await Promise.all([
+      run('database', () => gh.db.query('SELECT 1')),
+      run('kv', async () => {
+        if (!(await gh.kv.ping())) throw new Error('kv down');
+      }),
+      run('signing', async () => {
+        const t = (await gh.db.query<{ id: string }>(`SELECT id FROM tenants WHERE deleted_at IS NULL LIMIT 1`)).rows[0];
+        if (t && isUuid(t.id)) await gh.keys.get(t.id);
+      }),
+    ]);
+    const status = checks.database === 'fail' || checks.signing === 'fail' ? 'unhealthy' : checks.kv === 'fail' ? 'degraded' : 'healthy';
+    reply.code(status === 'unhealthy' ? 503 : 200);
+    return { status, checks, storage: { database: gh.db.kind, kv: gh.kv.kind } };
+  });
+
+  app.get('/metrics', { schema: { ...hide, summary: 'Prometheus metrics' } }, async (_request, reply) => {
+    try {
+      const r = await gh.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM sessions WHERE revoked_at IS NULL AND idle_expires_at > now() AND absolute_expires_at > now()`,
+      );
+      gh.metrics.activeSessions.set(r.rows[0]!.n);
+    } catch {
+      /* keep the node-local estimate */
+    }
+    reply.type(gh.metrics.registry.contentType);
+    return gh.metrics.registry.metrics();
+  });
+}

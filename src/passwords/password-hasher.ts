@@ -1,0 +1,82 @@
+import { availableParallelism } from 'node:os';
+import { Algorithm, hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { AppError } from '../errors/app-error.ts';
+
+export interface Argon2Params {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** Verifies against an argon2id or imported bcrypt hash; `rehash` says the stored hash should be upgraded. */
+  verify(stored: string, password: string): Promise<{ ok: boolean; rehash: boolean }>;
+  /** Spends the same work as a real verification; used when the account does not exist. */
+  verifyDummy(password: string): Promise<void>;
+  readonly params: Argon2Params;
+}
+
+/** A counting semaphore with a bounded queue: a flood of logins waits, then gets 503, but never exhausts memory. */
+function createLimiter(concurrency: number, maxQueue: number) {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async function run<T>(fn: () => Promise<T>): Promise<T> {
+    if (active >= concurrency) {
+      if (queue.length >= maxQueue) throw new AppError('SERVER_BUSY', { headers: { 'retry-after': '1' } });
+      await new Promise<void>((resolve) => queue.push(resolve));
+    } else {
+      active++;
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = queue.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
+
+function parseArgon2(stored: string): Argon2Params | null {
+  const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
+  if (!m) return null;
+  return { memoryCost: Number(m[1]), timeCost: Number(m[2]), parallelism: Number(m[3]) };
+}
+
+export function createPasswordHasher(
+  params: Argon2Params,
+  opts: { concurrency?: number; maxQueue?: number } = {},
+): PasswordHasher {
+  const run = createLimiter(opts.concurrency ?? availableParallelism(), opts.maxQueue ?? 256);
+  const options = { algorithm: Algorithm.Argon2id, ...params };
+  let dummy: Promise<string> | undefined;
+
+  const hash = (password: string) => run(() => argonHash(password, options));
+
+  return {
+    params,
+    hash,
+    async verify(stored, password) {
+      if (stored.startsWith('$argon2')) {
+        const ok = await run(() => argonVerify(stored, password).catch(() => false));
+        const p = parseArgon2(stored);
+        const rehash =
+          ok &&
+          (!p || p.memoryCost !== params.memoryCost || p.timeCost !== params.timeCost || p.parallelism !== params.parallelism);
+        return { ok, rehash };
+      }
+      if (/^\$2[aby]\$\d{2}\$/.test(stored)) {
+        const ok = await run(() => bcryptVerify(password, stored).catch(() => false));
+        return { ok, rehash: ok };
+      }
+      return { ok: false, rehash: false };
+    },
+    async verifyDummy(password) {
+      dummy ??= argonHash('gatehouse-dummy-password', options);
+      const stored = await dummy;
+      await run(() => argonVerify(stored, password).catch(() => false));
+    },
+  };
+}

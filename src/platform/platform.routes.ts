@@ -1,0 +1,274 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AuditContext } from '../audit/audit.ts';
+import { recordAudit } from '../audit/audit.ts';
+import type { Gatehouse } from '../context.ts';
+import { withPlatformTx, withTenantTx } from '../db/tenant-tx.ts';
+import { AppError } from '../errors/app-error.ts';
+import { emailField, errorResponses, passwordField, publicUserSchema, uuidField } from '../http/schemas.ts';
+import { toPublicUser } from '../identity/user.model.ts';
+import { insertUserChecked, preparePassword } from '../identity/user.service.ts';
+import { rotateSigningKey } from '../keys/signing-keys.ts';
+import { ROLES, type Role } from '../rbac/roles.ts';
+import { createTenant, findTenant, listTenants, updateTenant, type CreateTenantInput, type UpdateTenantInput } from '../tenancy/tenant.service.ts';
+import { effectiveLimits, effectiveSettings, PLANS, TENANT_STATUSES, type TenantSettings } from '../tenancy/tenant.model.ts';
+import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
+import { authenticatePlatform, createPlatformCredential } from './platform-credentials.ts';
+
+const settingsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    access_token_ttl: { type: 'integer', minimum: 60, maximum: 86_400 },
+    refresh_token_ttl: { type: 'integer', minimum: 300, maximum: 365 * 86_400 },
+    session_idle_ttl: { type: 'integer', minimum: 300, maximum: 365 * 86_400 },
+    session_absolute_ttl: { type: 'integer', minimum: 300, maximum: 365 * 86_400 },
+    max_sessions_per_user: { type: 'integer', minimum: 1, maximum: 1000 },
+    refresh_reuse_grace_seconds: { type: 'integer', minimum: 0, maximum: 120 },
+    registration: { type: 'string', enum: ['open', 'invite_only', 'closed'] },
+    password_min_length: { type: 'integer', minimum: 8, maximum: 1024 },
+    password_max_length: { type: 'integer', minimum: 8, maximum: 1024 },
+    signing_alg: { type: 'string', enum: ['ES256', 'RS256'] },
+  },
+} as const;
+
+const limitsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { max_users: { type: ['integer', 'null'], minimum: 1 } },
+} as const;
+
+const tenantSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    slug: { type: 'string' },
+    name: { type: 'string' },
+    issuer: { type: 'string' },
+    plan: { type: 'string' },
+    status: { type: 'string' },
+    limits: { type: 'object', additionalProperties: true },
+    features: { type: 'object', additionalProperties: true },
+    branding: { type: 'object', additionalProperties: true },
+    settings: { type: 'object', additionalProperties: true },
+    created_at: { type: 'string', format: 'date-time' },
+    updated_at: { type: 'string', format: 'date-time' },
+    admin: publicUserSchema,
+  },
+} as const;
+
+const mutableTenantProps = {
+  name: { type: 'string', minLength: 1, maxLength: 200 },
+  plan: { type: 'string', enum: [...PLANS] },
+  limits: limitsSchema,
+  features: { type: 'object', additionalProperties: { type: 'boolean' }, maxProperties: 100 },
+  branding: { type: 'object', additionalProperties: { type: 'string', maxLength: 2000 }, maxProperties: 50 },
+  settings: settingsSchema,
+} as const;
+
+/** Effective limits and settings (defaults merged), as clients want to read them. */
+function present(t: ResolvedTenant) {
+  return { ...t, limits: effectiveLimits(t), settings: effectiveSettings(t) };
+}
+
+export async function platformRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
+  const security = [{ platformAuth: [] }];
+  const tags = ['platform'];
+
+  async function requirePlatform(request: FastifyRequest): Promise<AuditContext> {
+    const m = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
+    if (!m) throw new AppError('UNAUTHENTICATED');
+    const cred = await authenticatePlatform(gh.db, m[1]!);
+    if (!cred) throw new AppError('UNAUTHENTICATED', { message: 'The platform credential is invalid or revoked.' });
+    return { actorType: 'platform', actorId: cred.id, ip: request.ip, userAgent: request.headers['user-agent'] ?? null, requestId: request.id };
+  }
+
+  const tenantParam = { type: 'object', properties: { tenant: { type: 'string', minLength: 1, maxLength: 63 } } } as const;
+
+  app.post<{ Body: CreateTenantInput }>(
+    '/tenants',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create a tenant, optionally with its first admin, in one transaction',
+        body: {
+          type: 'object',
+          required: ['slug', 'name'],
+          additionalProperties: false,
+          properties: {
+            slug: { type: 'string', minLength: 1, maxLength: 63 },
+            ...mutableTenantProps,
+            admin: {
+              type: 'object',
+              required: ['email', 'password'],
+              additionalProperties: false,
+              properties: { email: emailField, password: passwordField, name: { type: 'string', minLength: 1, maxLength: 200 } },
+            },
+          },
+        },
+        response: { 201: tenantSchema, ...errorResponses(401, 409) },
+      },
+    },
+    async (request, reply) => {
+      const ctx = await requirePlatform(request);
+      const { tenant, admin } = await createTenant(gh, request.body, ctx);
+      return reply.code(201).send({ ...present(tenant), ...(admin ? { admin: toPublicUser(admin) } : {}) });
+    },
+  );
+
+  app.get<{ Querystring: { cursor?: string; limit?: number; status?: (typeof TENANT_STATUSES)[number] } }>(
+    '/tenants',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'List tenants (cursor pagination by slug)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            cursor: { type: 'string', maxLength: 63 },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+            status: { type: 'string', enum: [...TENANT_STATUSES] },
+          },
+        },
+        response: {
+          200: { type: 'object', properties: { tenants: { type: 'array', items: tenantSchema }, next_cursor: { type: ['string', 'null'] } } },
+          ...errorResponses(401),
+        },
+      },
+    },
+    async (request) => {
+      await requirePlatform(request);
+      const r = await listTenants(gh, { after: request.query.cursor, limit: request.query.limit ?? 100, status: request.query.status });
+      return { tenants: r.tenants.map(present), next_cursor: r.next_cursor };
+    },
+  );
+
+  app.get<{ Params: { tenant: string } }>(
+    '/tenants/:tenant',
+    { schema: { tags, security, summary: 'One tenant, by id or slug', params: tenantParam, response: { 200: tenantSchema, ...errorResponses(401, 404) } } },
+    async (request) => {
+      await requirePlatform(request);
+      return present(await findTenant(gh, request.params.tenant));
+    },
+  );
+
+  app.patch<{ Params: { tenant: string }; Body: UpdateTenantInput }>(
+    '/tenants/:tenant',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Update name, plan, status, limits, features, branding or settings (objects merge key by key)',
+        params: tenantParam,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: { ...mutableTenantProps, status: { type: 'string', enum: [...TENANT_STATUSES] } },
+        },
+        response: { 200: tenantSchema, ...errorResponses(401, 404) },
+      },
+    },
+    async (request) => {
+      const ctx = await requirePlatform(request);
+      const t = await findTenant(gh, request.params.tenant);
+      return present(await updateTenant(gh, t.id, request.body, ctx));
+    },
+  );
+
+  app.post<{ Params: { tenant: string }; Body: { email: string; password?: string; name?: string; role?: Role; verified?: boolean } }>(
+    '/tenants/:tenant/users',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create a user in a tenant (operators and the CLI)',
+        params: tenantParam,
+        body: {
+          type: 'object',
+          required: ['email'],
+          additionalProperties: false,
+          properties: {
+            email: emailField,
+            password: passwordField,
+            name: { type: 'string', minLength: 1, maxLength: 200 },
+            role: { type: 'string', enum: [...ROLES] },
+            verified: { type: 'boolean' },
+          },
+        },
+        response: { 201: publicUserSchema, ...errorResponses(401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const ctx = await requirePlatform(request);
+      const tenant = await findTenant(gh, request.params.tenant);
+      const b = request.body;
+      const passwordHash = await preparePassword(gh, tenant, b.password);
+      const user = await withTenantTx(gh.db, tenant.id, (tx) =>
+        insertUserChecked(tx, tenant, { email: b.email, name: b.name, role: b.role, emailVerified: b.verified, passwordHash }, { ctx, action: 'user.created' }),
+      );
+      return reply.code(201).send(toPublicUser(user));
+    },
+  );
+
+  app.post<{ Params: { tenant: string } }>(
+    '/tenants/:tenant/keys/rotate',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Add a new signing key; the previous one verifies tokens until they have expired",
+        params: tenantParam,
+        response: {
+          200: { type: 'object', properties: { tenant: { type: 'string' }, kid: { type: 'string' }, alg: { type: 'string' }, retired: { type: 'array', items: { type: 'string' } } } },
+          ...errorResponses(401, 404),
+        },
+      },
+    },
+    async (request) => {
+      const ctx = await requirePlatform(request);
+      const tenant = await findTenant(gh, request.params.tenant);
+      const settings: TenantSettings = effectiveSettings(tenant);
+      const r = await withTenantTx(gh.db, tenant.id, async (tx) => {
+        const r = await rotateSigningKey(tx, gh.sealer, settings.signing_alg, settings.access_token_ttl + 60);
+        await recordAudit(tx, ctx, { action: 'keys.rotated', risk: 'medium', details: { kid: r.kid, retired: r.retired } });
+        return r;
+      });
+      gh.keys.invalidate(tenant.id);
+      return { tenant: tenant.slug, alg: settings.signing_alg, ...r };
+    },
+  );
+
+  app.post<{ Body: { name: string } }>(
+    '/credentials',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create a platform API credential (its secret is shown once)',
+        body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 100 } } },
+        response: { 201: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, secret: { type: 'string' } } }, ...errorResponses(401) },
+      },
+    },
+    async (request, reply) => {
+      await requirePlatform(request);
+      const r = await withPlatformTx(gh.db, (tx) => createPlatformCredential(tx, request.body.name, 'api'));
+      return reply.code(201).send({ id: r.credential.id, name: r.credential.name, secret: r.secret });
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/credentials/:id',
+    {
+      schema: { tags, security, summary: 'Revoke a platform credential', params: { type: 'object', properties: { id: uuidField } }, response: { 204: { type: 'null' }, ...errorResponses(401, 404) } },
+    },
+    async (request, reply) => {
+      await requirePlatform(request);
+      const r = await gh.db.query('UPDATE platform_credentials SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [request.params.id]);
+      if (r.rowCount === 0) throw new AppError('NOT_FOUND');
+      return reply.code(204).send();
+    },
+  );
+}

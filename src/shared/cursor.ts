@@ -1,0 +1,16 @@
+import { AppError } from '../errors/app-error.ts';
+
+/** Opaque keyset cursors: base64url JSON of the last row's sort key. */
+export function encodeCursor(values: unknown[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, arity: number): unknown[] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === arity) return v;
+  } catch {
+    /* fall through */
+  }
+  throw new AppError('VALIDATION_ERROR', { message: 'The cursor is invalid.', details: [{ field: 'cursor', message: 'is invalid' }] });
+}

@@ -1,0 +1,92 @@
+import { AppError } from '../errors/app-error.ts';
+
+export const PLANS = ['basic', 'pro', 'enterprise'] as const;
+export type Plan = (typeof PLANS)[number];
+export const TENANT_STATUSES = ['active', 'suspended', 'canceled'] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
+/** Per-tenant settings; stored sparse in `tenants.settings`, read merged over these defaults. */
+export interface TenantSettings {
+  access_token_ttl: number;
+  refresh_token_ttl: number;
+  session_idle_ttl: number;
+  session_absolute_ttl: number;
+  max_sessions_per_user: number;
+  /** Seconds during which an already-rotated refresh token may be presented again (concurrent tabs). 0 = strict. */
+  refresh_reuse_grace_seconds: number;
+  registration: 'open' | 'invite_only' | 'closed';
+  password_min_length: number;
+  password_max_length: number;
+  signing_alg: 'ES256' | 'RS256';
+}
+
+export const DEFAULT_SETTINGS: TenantSettings = {
+  access_token_ttl: 900,
+  refresh_token_ttl: 30 * 86_400,
+  session_idle_ttl: 14 * 86_400,
+  session_absolute_ttl: 30 * 86_400,
+  max_sessions_per_user: 5,
+  refresh_reuse_grace_seconds: 0,
+  registration: 'open',
+  password_min_length: 8,
+  password_max_length: 1024,
+  signing_alg: 'ES256',
+};
+
+export interface TenantLimits {
+  /** null = unlimited */
+  max_users: number | null;
+}
+
+export const PLAN_LIMITS: Record<Plan, TenantLimits> = {
+  basic: { max_users: 1_000 },
+  pro: { max_users: 100_000 },
+  enterprise: { max_users: null },
+};
+
+export interface Tenant {
+  id: string;
+  slug: string;
+  name: string;
+  plan: Plan;
+  status: TenantStatus;
+  /** Overrides over the plan's limits. */
+  limits: Partial<TenantLimits>;
+  features: Record<string, boolean>;
+  branding: Record<string, string>;
+  settings: Partial<TenantSettings>;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+export function effectiveSettings(t: Pick<Tenant, 'settings'>): TenantSettings {
+  return { ...DEFAULT_SETTINGS, ...t.settings };
+}
+
+export function effectiveLimits(t: Pick<Tenant, 'plan' | 'limits'>): TenantLimits {
+  return { ...PLAN_LIMITS[t.plan], ...t.limits };
+}
+
+export const RESERVED_SLUGS = new Set([
+  'api', 'www', 'admin', 'app', 'docs', 'auth', 'login', 'logout', 'oauth', 'oidc', 'static', 'assets', 'status',
+  'health', 'ready', 'metrics', 'platform', 'console', 'dashboard', 'mail', 'smtp', 'support', 'help', 'blog',
+  'well-known', 'gatehouse', 'system', 'root', 'null', 'undefined', 'default', 'internal', 'public', 'cdn', 'dev',
+  'test', 'staging', 'billing', 'account', 'accounts', 'signup', 'register', 'sso', 'id', 'identity', 'jwks',
+]);
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/;
+
+export function assertValidSlug(slug: string): void {
+  if (!SLUG.test(slug) || slug.includes('--')) {
+    throw new AppError('TENANT_SLUG_INVALID', {
+      message: 'A tenant slug is 3-63 lowercase letters, digits or single hyphens, not starting or ending with a hyphen.',
+    });
+  }
+  if (RESERVED_SLUGS.has(slug)) throw new AppError('TENANT_SLUG_INVALID', { message: `"${slug}" is a reserved name.` });
+}
+
+export function tenantIssuer(publicUrl: string, baseDomain: string | undefined, slug: string): string {
+  if (baseDomain) return `${new URL(publicUrl).protocol}//${slug}.${baseDomain}`;
+  return `${publicUrl}/t/${slug}`;
+}

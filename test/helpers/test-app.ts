@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createGatehouse, type Gatehouse } from '../../src/context.ts';
+import type { Database } from '../../src/db/database.ts';
+import { createPostgresDatabase } from '../../src/db/postgres.ts';
+import { withPlatformTx } from '../../src/db/tenant-tx.ts';
+import type { KvStore } from '../../src/kv/kv-store.ts';
+import { createRedisKv } from '../../src/kv/redis-kv.ts';
+import { createPlatformCredential } from '../../src/platform/platform-credentials.ts';
+
+/**
+ * Storage under test: the embedded defaults, or the real services when CI sets GATEHOUSE_TEST_DATABASE_URL
+ * (a server URL; each test app gets a fresh database on it) and GATEHOUSE_TEST_REDIS_URL.
+ */
+export const TEST_PG = process.env.GATEHOUSE_TEST_DATABASE_URL;
+export const TEST_REDIS = process.env.GATEHOUSE_TEST_REDIS_URL;
+export const backendName = `${TEST_PG ? 'postgres' : 'pglite'}+${TEST_REDIS ? 'redis' : 'memory'}`;
+
+/** A fresh database on the test PostgreSQL server, dropped by the returned cleanup. */
+export async function freshPostgres(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `gh_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = '/' + name;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface TestApp {
+  gh: Gatehouse;
+  app: FastifyInstance;
+  platformToken: string;
+  close(): Promise<void>;
+}
+
+export async function buildTestApp(env: Record<string, string> = {}, opts: { userCacheMs?: number; kv?: KvStore } = {}): Promise<TestApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gh-test-'));
+  const cleanups: (() => Promise<void> | void)[] = [() => rmSync(dataDir, { recursive: true, force: true })];
+  let db: Database | undefined;
+  let databaseUrl: string | undefined;
+  if (TEST_PG) {
+    const fresh = await freshPostgres(TEST_PG);
+    databaseUrl = fresh.url;
+    db = createPostgresDatabase(fresh.url, { max: 10 });
+    cleanups.push(fresh.drop);
+  }
+  const config = loadConfig({
+    GATEHOUSE_DATA_DIR: dataDir,
+    GATEHOUSE_LOG_LEVEL: 'silent',
+    GATEHOUSE_ARGON2_MEMORY_KIB: '8192',
+    GATEHOUSE_ARGON2_TIME_COST: '1',
+    GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64url'),
+    GATEHOUSE_PUBLIC_URL: 'http://gatehouse.test',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...env,
+  });
+  const kv = opts.kv ?? (TEST_REDIS ? createRedisKv(TEST_REDIS, { prefix: `ght:${randomBytes(4).toString('hex')}:` }) : undefined);
+  const gh = await createGatehouse(config, { db, kv, inMemory: true, userCacheMs: opts.userCacheMs });
+  const app = await buildApp(gh);
+  await app.ready();
+  const { secret } = await withPlatformTx(gh.db, (tx) => createPlatformCredential(tx, 'test', 'api'));
+  return {
+    gh,
+    app,
+    platformToken: secret,
+    async close() {
+      await app.close();
+      await gh.close();
+      for (const c of cleanups.reverse()) await c();
+    },
+  };
+}
+
+export const STRONG_PASSWORD = 'correct horse battery staple 42';
+
+/** Creates a tenant (with an admin) through the platform API. */
+export async function createTenant(
+  t: TestApp,
+  slug: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string; slug: string; issuer: string; adminEmail: string }> {
+  const adminEmail = `admin@${slug}.test`;
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/platform/tenants',
+    headers: { authorization: `Bearer ${t.platformToken}` },
+    payload: { slug, name: slug.toUpperCase(), admin: { email: adminEmail, password: STRONG_PASSWORD }, ...extra },
+  });
+  if (res.statusCode !== 201) throw new Error(`createTenant ${slug}: ${res.statusCode} ${res.body}`);
+  return { ...(res.json() as { id: string; slug: string; issuer: string }), adminEmail };
+}
+
+export async function register(t: TestApp, slug: string, email: string, password = STRONG_PASSWORD) {
+  return t.app.inject({ method: 'POST', url: `/t/${slug}/api/v1/auth/register`, payload: { email, password } });
+}
+
+export async function login(t: TestApp, slug: string, email: string, password = STRONG_PASSWORD, headers: Record<string, string> = {}) {
+  return t.app.inject({ method: 'POST', url: `/t/${slug}/api/v1/auth/login`, payload: { email, password }, headers });
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
