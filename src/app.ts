@@ -3,20 +3,39 @@ import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { adminUserRoutes } from './admin/admin-users.routes.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
 import { authRoutes } from './auth/auth.routes.ts';
 import type { Gatehouse } from './context.ts';
 import { AppError } from './errors/app-error.ts';
 import { errorBody, handleError } from './http/error-handler.ts';
-import { registerSecurityHeaders } from './http/security-headers.ts';
+import { registerSecurityHeaders, setSecurityHeaders } from './http/security-headers.ts';
 import { meRoutes } from './identity/me.routes.ts';
 import { jwksRoutes } from './keys/jwks.routes.ts';
 import { healthRoutes } from './ops/health.routes.ts';
 import { platformRoutes } from './platform/platform.routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+// JSON escapes and URL encoding can carry text PostgreSQL cannot store: NUL and unpaired UTF-16 surrogates.
+const UNSTORABLE_TEXT = /\u0000|\p{Cs}/u;
+
+/** True when a string anywhere in a parsed JSON value (keys included) could not be stored. Iterative: bodies nest deep. */
+function hasUnstorableText(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (UNSTORABLE_TEXT.test(v)) return true;
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        if (UNSTORABLE_TEXT.test(k)) return true;
+        stack.push(child);
+      }
+    }
+  }
+  return false;
+}
 
 /** Every tenant-scoped route, mounted under /t/{slug} and again at the root (subdomain, header or token claim). */
 async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: boolean }) {
@@ -52,6 +71,16 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    // What the router refuses before any route runs (bad percent-encoding, over-long parameters): same error shape.
+    frameworkErrors: (_err, request, rawReply) => {
+      const reply = rawReply as unknown as FastifyReply;
+      setSecurityHeaders(request, reply, { hsts: config.publicUrl.startsWith('https://') });
+      reply
+        .code(400)
+        .header('x-request-id', request.id)
+        .type('application/json; charset=utf-8')
+        .send(errorBody('VALIDATION_ERROR', 'The request URL is invalid.', request.id));
+    },
   });
 
   app.decorateRequest('tenant', null);
@@ -63,7 +92,29 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     const buf = body as Buffer;
     if (!isUtf8(buf)) return done(new AppError('INVALID_ENCODING'), undefined);
-    parseJson(req, buf.toString('utf8'), done);
+    parseJson(req, buf.toString('utf8'), (err, value) => {
+      if (err) return done(err, undefined);
+      if (hasUnstorableText(value)) {
+        return done(new AppError('INVALID_ENCODING', { message: 'The request body holds a NUL character or an unpaired surrogate.' }), undefined);
+      }
+      done(null, value);
+    });
+  });
+
+  // After validation: Ajv coerces query strings such as "1e400" to non-finite numbers that pass min/max checks.
+  app.addHook('preHandler', async (request) => {
+    const query = request.query;
+    if (query === null || typeof query !== 'object') return;
+    for (const [field, value] of Object.entries(query as Record<string, unknown>)) {
+      const bad =
+        typeof value === 'number' ? !Number.isFinite(value) : typeof value === 'string' ? UNSTORABLE_TEXT.test(value) : false;
+      if (bad) {
+        throw new AppError('VALIDATION_ERROR', {
+          message: `The request is invalid: ${field} is not acceptable`,
+          details: [{ field, message: typeof value === 'number' ? 'must be a finite number' : 'must not hold NUL characters or unpaired surrogates' }],
+        });
+      }
+    }
   });
 
   app.addHook('onRequest', async (request, reply) => {

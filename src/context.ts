@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Config } from './config/config.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
@@ -11,7 +11,7 @@ import { createSealer, loadMasterKey, type Sealer } from './keys/master-key.ts';
 import type { KvStore } from './kv/kv-store.ts';
 import { createMemoryKv } from './kv/memory-kv.ts';
 import { createRedisKv } from './kv/redis-kv.ts';
-import { redactPaths } from './observability/logger.ts';
+import { createLogger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createPasswordHasher, type PasswordHasher } from './passwords/password-hasher.ts';
 import { createTenantDirectory, type TenantDirectory } from './tenancy/tenant-directory.ts';
@@ -42,7 +42,7 @@ export interface GatehouseOverrides {
 
 export async function createGatehouse(config: Config, o: GatehouseOverrides = {}): Promise<Gatehouse> {
   const logger =
-    o.logger ?? pino({ level: config.logLevel, redact: { paths: redactPaths, censor: '[redacted]' }, base: { service: 'gatehouse' } });
+    o.logger ?? createLogger(config.logLevel);
   const db =
     o.db ??
     (config.databaseUrl

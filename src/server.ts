@@ -14,6 +14,11 @@ export async function cleanupExpiredSessions(gh: Gatehouse): Promise<number> {
   return r.rowCount;
 }
 
+/** A reason not to start that the operator can act on: reported as a message, without a stack trace. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
 export interface RunningServer {
   gh: Gatehouse;
   app: FastifyInstance;
@@ -25,7 +30,7 @@ export interface RunningServer {
 export async function startServer(config: Config, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<RunningServer> {
   if (!config.databaseUrl) {
     const other = runningServer(config.dataDir);
-    if (other) throw new Error(`Another Gatehouse (pid ${other.pid}, ${other.url}) is using ${config.dataDir}`);
+    if (other) throw new StartupError(`Another Gatehouse (pid ${other.pid}, ${other.url}) is using ${config.dataDir}`);
   }
   const gh = await createGatehouse(config);
   const bootstrap = await bootstrapPlatformCredential(gh.db);

@@ -11,9 +11,11 @@ import { deleteUser, findUserById, listUsers, setUserRole, setUserStatus, update
 import { insertUserChecked, preparePassword } from '../identity/user.service.ts';
 import { ROLES, roleRank, type Role } from '../rbac/roles.ts';
 import { listUserSessions, revokeSessions, revokeUserSessions } from '../session/session.queries.ts';
-import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import { decodeCursor, encodeCursor, parseStorableDate } from '../shared/cursor.ts';
 
 const idParams = { type: 'object', properties: { id: uuidField } } as const;
+/** The cursor's time: UTC to the microsecond, as listUsers writes it. */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
   const secured = { security: bearerSecurity, tags: ['admin'] };
@@ -45,11 +47,13 @@ export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gateho
       await authenticate(gh, request, 'users:read');
       const q = request.query;
       const limit = q.limit ?? 50;
-      let after: { createdAt: Date; id: string } | undefined;
+      let after: { createdAt: string; id: string } | undefined;
       if (q.cursor) {
-        const [createdAt, id] = decodeCursor(q.cursor, 2) as [string, string];
-        if (!isUuid(id) || Number.isNaN(Date.parse(createdAt))) throw new AppError('VALIDATION_ERROR', { message: 'The cursor is invalid.' });
-        after = { createdAt: new Date(createdAt), id };
+        const [createdAt, id] = decodeCursor(q.cursor, 2);
+        if (!isUuid(id) || typeof createdAt !== 'string' || !CURSOR_TIME.test(createdAt) || !parseStorableDate(createdAt)) {
+          throw new AppError('VALIDATION_ERROR', { message: 'The cursor is invalid.', details: [{ field: 'cursor', message: 'is invalid' }] });
+        }
+        after = { createdAt, id };
       }
       const rows = await withTenantTx(gh.db, request.tenant!.id, (tx) =>
         listUsers(tx, { search: q.search, status: q.status, role: q.role, after, limit: limit + 1 }),
@@ -58,7 +62,7 @@ export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gateho
       const last = page[page.length - 1];
       return {
         users: page.map(toPublicUser),
-        next_cursor: rows.length > limit && last ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
+        next_cursor: rows.length > limit && last ? encodeCursor([last.cursor_at, last.id]) : null,
       };
     },
   );
@@ -212,10 +216,14 @@ export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gateho
   );
 
   const revokeHandler = async (request: FastifyRequest<{ Params: { id: string; sid?: string } }>) => {
-    await authenticate(gh, request, 'sessions:manage');
+    const claims = await authenticate(gh, request, 'sessions:manage');
     const tenant = request.tenant!;
     const { id, sid } = request.params;
     const revoked = await withTenantTx(gh.db, tenant.id, async (tx) => {
+      const user = await findUserById(tx, id);
+      if (!user) throw new AppError('USER_NOT_FOUND');
+      // A manager signs out users, not the admins above them.
+      assertMayGrant(claims.role, user.role);
       let ids: string[];
       if (sid) {
         const own = await tx.query('SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2', [sid, id]);
@@ -248,7 +256,7 @@ export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gateho
 
   app.delete<{ Params: { id: string } }>(
     '/admin/users/:id/sessions',
-    { schema: { ...secured, summary: "Revoke all of a user's sessions", params: idParams, response: { 204: { type: 'null' }, ...errorResponses(401, 403) } } },
+    { schema: { ...secured, summary: "Revoke all of a user's sessions", params: idParams, response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404) } } },
     async (request, reply) => {
       await revokeHandler(request);
       return noContent(reply);

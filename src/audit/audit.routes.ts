@@ -2,8 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
 import { authenticate } from '../http/request-context.ts';
+import { AppError } from '../errors/app-error.ts';
+import { parseStorableDate } from '../shared/cursor.ts';
 import { bearerSecurity, errorResponses, uuidField } from '../http/schemas.ts';
 import { queryAudit } from './audit.ts';
+
+/** A time-range bound the database can compare with (the date-time format alone admits year 0). */
+function dateParam(value: string, field: string): Date {
+  const d = parseStorableDate(value);
+  if (!d) throw new AppError('VALIDATION_ERROR', { message: `The request is invalid: ${field} is out of range`, details: [{ field, message: 'must be between years 1 and 9999' }] });
+  return d;
+}
 
 const auditEventSchema = {
   type: 'object',
@@ -55,8 +64,8 @@ export async function auditRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse 
         queryAudit(tx, {
           action: q.action,
           userId: q.user_id,
-          from: q.from ? new Date(q.from) : undefined,
-          to: q.to ? new Date(q.to) : undefined,
+          from: q.from ? dateParam(q.from, 'from') : undefined,
+          to: q.to ? dateParam(q.to, 'to') : undefined,
           before: q.cursor ? Number(q.cursor) : undefined,
           limit: q.limit ?? 100,
         }),

@@ -23,6 +23,7 @@ export type AuditAction =
   | 'session.evicted'
   | 'tenant.created'
   | 'tenant.updated'
+  | 'tenant.deleted'
   | 'keys.rotated';
 
 /** Who did it and from where; taken from the request once and passed down. */
@@ -95,7 +96,11 @@ export async function queryAudit(tx: TenantDb, q: AuditQuery): Promise<{ events:
     params.push(value);
     where.push(sql.replaceAll('?', `$${params.length}`));
   };
-  if (q.action) add(q.action.endsWith('*') ? 'action LIKE ?' : 'action = ?', q.action.endsWith('*') ? q.action.slice(0, -1) + '%' : q.action);
+  if (q.action) {
+    // A trailing * is the only wildcard: _ and % in the prefix match themselves.
+    const prefix = q.action.endsWith('*') ? q.action.slice(0, -1).replace(/[\\%_]/g, (c) => '\\' + c) + '%' : undefined;
+    add(prefix ? 'action LIKE ?' : 'action = ?', prefix ?? q.action);
+  }
   if (q.userId) add('(actor_id = ? OR subject_id = ?)', q.userId);
   if (q.from) add('created_at >= ?', q.from);
   if (q.to) add('created_at < ?', q.to);

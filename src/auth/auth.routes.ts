@@ -85,6 +85,10 @@ export async function authRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }
         },
         response: { 200: tokenResponseSchema, ...errorResponses(401, 403, 404) },
       },
+      // A browser's cookie refresh sends no body at all: validate that as an empty object, not a 400.
+      preValidation: async (request) => {
+        if (request.body === undefined) request.body = {};
+      },
     },
     async (request, reply) => {
       const tenant = await requireTenant(gh, request);

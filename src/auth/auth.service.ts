@@ -49,8 +49,13 @@ export async function tokenResponse(
   return { access_token: token, token_type: 'Bearer', expires_in: ttl, refresh_token: refreshToken, user: toPublicUser(user) };
 }
 
+/** The platform API's maximum access_token_ttl: no access token can live longer. */
+const LONGEST_ACCESS_TOKEN_TTL = 86_400;
+
 async function afterCommit(gh: Gatehouse, tenant: ResolvedTenant, revoked: string[]) {
-  if (revoked.length) await denySessions(gh.kv, revoked, effectiveSettings(tenant).access_token_ttl);
+  // A revoked session's tokens may predate a lowered access_token_ttl: deny for the longest lifetime any token can have.
+  const ttl = Math.max(effectiveSettings(tenant).access_token_ttl, LONGEST_ACCESS_TOKEN_TTL);
+  if (revoked.length) await denySessions(gh.kv, revoked, ttl);
 }
 
 export async function register(

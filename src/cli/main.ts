@@ -4,7 +4,7 @@ import { createPgliteDatabase } from '../db/pglite.ts';
 import { createPostgresDatabase } from '../db/postgres.ts';
 import { migrate } from '../db/migrate.ts';
 import { runningServer } from '../ops/local-credential.ts';
-import { startServer } from '../server.ts';
+import { startServer, StartupError } from '../server.ts';
 import { openPlatformClient, type ApiResult } from './platform-client.ts';
 import { join } from 'node:path';
 
@@ -166,7 +166,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
-    if (err instanceof CliError || err instanceof ConfigError) process.stderr.write(`gatehouse: ${err.message}\n`);
+    if (err instanceof CliError || err instanceof ConfigError || err instanceof StartupError) process.stderr.write(`gatehouse: ${err.message}\n`);
     else if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') process.stderr.write(`gatehouse: ${(err as Error).message}\n\n${USAGE}`);
     else process.stderr.write(`gatehouse: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);

@@ -78,12 +78,23 @@ function parseTrustProxy(raw: string): Config['trustProxy'] {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   let fileValues: Record<string, string> = {};
   if (env.GATEHOUSE_CONFIG) {
+    let text: string;
     try {
-      const raw = JSON.parse(readFileSync(env.GATEHOUSE_CONFIG, 'utf8')) as Record<string, unknown>;
-      fileValues = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
+      text = readFileSync(env.GATEHOUSE_CONFIG, 'utf8');
     } catch (err) {
       throw new ConfigError(`GATEHOUSE_CONFIG: cannot read ${env.GATEHOUSE_CONFIG}: ${(err as Error).message}`);
     }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      // Not the parser's message: it quotes the file's text, which may hold secrets.
+      throw new ConfigError(`GATEHOUSE_CONFIG: ${env.GATEHOUSE_CONFIG} is not valid JSON`);
+    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new ConfigError(`GATEHOUSE_CONFIG: ${env.GATEHOUSE_CONFIG} must hold a JSON object of variable names to values`);
+    }
+    fileValues = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
   }
   const merged: Record<string, string> = { ...fileValues };
   for (const key of Object.keys(envSchema.shape)) {

@@ -20,9 +20,13 @@ export function listMigrations(): { id: string; sql: string }[] {
 
 /** Applies pending migrations, each in its own transaction with its record. Safe to run twice or concurrently. */
 export async function migrate(db: Database): Promise<MigrationResult> {
-  await db.exec(
-    'CREATE TABLE IF NOT EXISTS gatehouse_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
-  );
+  // Under the lock too: concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalogue (pg_type).
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+    await tx.exec(
+      'CREATE TABLE IF NOT EXISTS gatehouse_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+  });
   const all = listMigrations();
   const applied: string[] = [];
   for (const m of all) {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database, Queryable, QueryResult } from './database.ts';
 
@@ -18,7 +18,11 @@ function wrap(db: Executor): Queryable {
 
 /** The embedded default: PostgreSQL compiled to WASM, one process per data directory (or in memory). */
 export async function createPgliteDatabase(dataDir?: string): Promise<Database> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  if (dataDir) {
+    // Owner only: PGlite writes its files world-readable and -writable (0666); the directory is what protects them.
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(dataDir, 0o700);
+  }
   const db = await PGlite.create(dataDir);
   return {
     kind: 'pglite',

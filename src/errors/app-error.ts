@@ -1,4 +1,5 @@
 import { errorCodes, type ErrorCode } from './codes.ts';
+import { translate, type MessageKey, type MessageParams } from '../i18n/messages.ts';
 
 export interface FieldIssue {
   field: string;
@@ -13,12 +14,26 @@ export class AppError extends Error {
   readonly expose: boolean;
   readonly details?: FieldIssue[];
   readonly headers?: Record<string, string>;
+  /** Set when the message comes from the catalog, so it can be rendered in the client's language. */
+  readonly messageKey?: MessageKey;
+  readonly params?: MessageParams;
 
   constructor(
     code: ErrorCode,
-    opts: { message?: string; details?: FieldIssue[]; cause?: unknown; headers?: Record<string, string> } = {},
+    opts: {
+      message?: string;
+      messageKey?: MessageKey;
+      params?: MessageParams;
+      details?: FieldIssue[];
+      cause?: unknown;
+      headers?: Record<string, string>;
+    } = {},
   ) {
-    super(opts.message ?? errorCodes[code].message, { cause: opts.cause });
+    super(opts.message ?? translate('en', opts.messageKey ?? code, opts.params), { cause: opts.cause });
+    if (opts.message === undefined) {
+      this.messageKey = opts.messageKey ?? code;
+      if (opts.params) this.params = opts.params;
+    }
     this.name = 'AppError';
     this.code = code;
     this.status = errorCodes[code].status;

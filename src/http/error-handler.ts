@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type FieldIssue } from '../errors/app-error.ts';
 import { errorCodes, type ErrorCode } from '../errors/codes.ts';
+import { negotiateLocale } from '../i18n/locale.ts';
+import { translate } from '../i18n/messages.ts';
 
 /** Maps Fastify's own error codes (parsing, limits, routing) onto ours. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -28,25 +30,41 @@ function fieldIssues(err: FastifyError): FieldIssue[] {
   });
 }
 
-export function errorBody(code: ErrorCode, message: string, requestId: string, details?: FieldIssue[]) {
-  return { error: { code, message, requestId, ...(details?.length ? { details } : {}) } };
+export function errorBody(code: ErrorCode, message: string, requestId: string, details?: FieldIssue[], retryAfter?: number) {
+  return {
+    error: {
+      code,
+      category: errorCodes[code].category,
+      message,
+      requestId,
+      ...(details?.length ? { details } : {}),
+      ...(retryAfter !== undefined ? { retry_after: retryAfter } : {}),
+    },
+  };
 }
 
 /** One JSON error shape for everything; internals (stack, cause, SQL) only ever reach the log. */
 export function handleError(err: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply) {
+  const locale = negotiateLocale(request.headers['accept-language']);
   let code: ErrorCode;
   let message: string;
   let details: FieldIssue[] | undefined;
+  let retryAfter: number | undefined;
   if (err instanceof AppError) {
     code = err.code;
-    message = err.expose ? err.message : errorCodes.INTERNAL_ERROR.message;
+    message = !err.expose
+      ? translate(locale, 'INTERNAL_ERROR')
+      : err.messageKey
+        ? translate(locale, err.messageKey, err.params)
+        : err.message;
     details = err.details;
+    if (typeof err.params?.waitSeconds === 'number') retryAfter = err.params.waitSeconds;
     if (err.headers) reply.headers(err.headers);
     if (!err.expose) request.log.error({ err }, 'request failed');
   } else if ((err as FastifyError).validation) {
     code = 'VALIDATION_ERROR';
     details = fieldIssues(err as FastifyError);
-    message = 'The request is invalid: ' + details.map((d) => `${d.field} ${d.message}`).join('; ');
+    message = `${translate(locale, 'VALIDATION_ERROR').replace(/\.$/, '')}: ` + details.map((d) => `${d.field} ${d.message}`).join('; ');
   } else {
     const fcode = (err as FastifyError).code;
     const status = (err as FastifyError).statusCode ?? 500;
@@ -63,11 +81,12 @@ export function handleError(err: FastifyError | AppError | Error, request: Fasti
       code = 'INTERNAL_ERROR';
       request.log.error({ err }, 'unhandled error');
     }
-    message = errorCodes[code].message;
+    message = translate(locale, code);
   }
   const status = errorCodes[code].status;
   if (status === 401 && !reply.hasHeader('www-authenticate')) {
     reply.header('www-authenticate', code.startsWith('TOKEN') ? `Bearer error="invalid_token"` : 'Bearer');
   }
-  reply.code(status).type('application/json; charset=utf-8').send(errorBody(code, message, request.id, details));
+  reply.header('content-language', locale);
+  reply.code(status).type('application/json; charset=utf-8').send(errorBody(code, message, request.id, details, retryAfter));
 }

@@ -52,8 +52,10 @@ export const errorResponseSchema = {
       type: 'object',
       properties: {
         code: { type: 'string' },
+        category: { type: 'string', enum: ['authentication', 'session', 'rate_limiting', 'system'] },
         message: { type: 'string' },
         requestId: { type: 'string' },
+        retry_after: { type: 'integer', description: 'Seconds to wait (rate limits, lockouts)' },
         details: {
           type: 'array',
           items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } } },

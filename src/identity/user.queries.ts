@@ -84,13 +84,16 @@ export interface UserListQuery {
   search?: string;
   status?: UserStatus;
   role?: Role;
-  /** Opaque cursor from a previous page: created_at|id of its last row. */
-  after?: { createdAt: Date; id: string };
+  /** From a previous page's last row: its `cursor_at` (created_at to the microsecond) and id. */
+  after?: { createdAt: string; id: string };
   limit: number;
 }
 
+/** created_at as exact UTC text: a JS Date keeps milliseconds only, and a cursor rounded down repeats rows. */
+const CURSOR_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at`;
+
 /** Keyset pagination on (created_at, id): stable under inserts, no OFFSET scans. */
-export async function listUsers(tx: TenantDb, q: UserListQuery): Promise<UserRow[]> {
+export async function listUsers(tx: TenantDb, q: UserListQuery): Promise<(UserRow & { cursor_at: string })[]> {
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (sql: string, ...values: unknown[]) => {
@@ -107,11 +110,11 @@ export async function listUsers(tx: TenantDb, q: UserListQuery): Promise<UserRow
   }
   if (q.status) add('status = ?', q.status);
   if (q.role) add('role = ?', q.role);
-  if (q.after) add('(created_at, id) > (?, ?)', q.after.createdAt, q.after.id);
+  if (q.after) add('(created_at, id) > (?::timestamptz, ?::uuid)', q.after.createdAt, q.after.id);
   params.push(q.limit);
   return (
-    await tx.query<UserRow>(
-      `SELECT ${COLUMNS} FROM users ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+    await tx.query<UserRow & { cursor_at: string }>(
+      `SELECT ${COLUMNS}, ${CURSOR_AT} FROM users ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
        ORDER BY created_at, id LIMIT $${params.length}`,
       params,
     )

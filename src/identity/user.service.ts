@@ -53,7 +53,8 @@ export async function insertUserChecked(
   await recordAudit(tx, audit.ctx, {
     action: audit.action,
     subjectId: user.id,
-    actorId: audit.action === 'user.registered' ? user.id : undefined,
+    // Who registers is the new user; a creation is by the caller (user or platform).
+    ...(audit.action === 'user.registered' ? { actorId: user.id, actorType: 'user' as const } : {}),
     details: { email: user.email, role: user.role },
   });
   return user;

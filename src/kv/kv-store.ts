@@ -4,6 +4,8 @@
  */
 export interface KvStore {
   readonly kind: 'memory' | 'redis';
+  /** The Redis connection behind a Redis store, for libraries that need one (rate limiters). */
+  readonly redis?: import('ioredis').Redis;
   get(key: string): Promise<string | null>;
   /** One round trip for several keys (the denylist check on every authenticated request). */
   getMany(keys: string[]): Promise<(string | null)[]>;

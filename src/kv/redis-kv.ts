@@ -23,6 +23,7 @@ export function createRedisKv(url: string, opts: { prefix?: string } = {}): KvSt
 
   return {
     kind: 'redis',
+    redis,
     async get(key) {
       await ready;
       return redis.get(key);

@@ -1,3 +1,5 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+
 /**
  * Paths pino censors in every log line. Request bodies are never logged; these catch secrets that reach a log
  * through headers, error objects or explicit fields.
@@ -20,3 +22,9 @@ export const redactPaths = [
   'headers.authorization',
   'headers.cookie',
 ];
+
+/** The process logger: JSON lines with the secrets above censored. `destination` defaults to stdout (tests capture it). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = { level, redact: { paths: redactPaths, censor: '[redacted]' }, base: { service: 'gatehouse' } };
+  return destination ? pino(options, destination) : pino(options);
+}

@@ -9,7 +9,7 @@ import { toPublicUser } from '../identity/user.model.ts';
 import { insertUserChecked, preparePassword } from '../identity/user.service.ts';
 import { rotateSigningKey } from '../keys/signing-keys.ts';
 import { ROLES, type Role } from '../rbac/roles.ts';
-import { createTenant, findTenant, listTenants, updateTenant, type CreateTenantInput, type UpdateTenantInput } from '../tenancy/tenant.service.ts';
+import { createTenant, deleteTenant, findTenant, listTenants, updateTenant, type CreateTenantInput, type UpdateTenantInput } from '../tenancy/tenant.service.ts';
 import { effectiveLimits, effectiveSettings, PLANS, TENANT_STATUSES, type TenantSettings } from '../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import { authenticatePlatform, createPlatformCredential } from './platform-credentials.ts';
@@ -34,7 +34,7 @@ const settingsSchema = {
 const limitsSchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { max_users: { type: ['integer', 'null'], minimum: 1 } },
+  properties: { max_users: { type: ['integer', 'null'], minimum: 1, maximum: 1_000_000_000 } },
 } as const;
 
 const tenantSchema = {
@@ -175,6 +175,25 @@ export async function platformRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
       const ctx = await requirePlatform(request);
       const t = await findTenant(gh, request.params.tenant);
       return present(await updateTenant(gh, t.id, request.body, ctx));
+    },
+  );
+
+  app.delete<{ Params: { tenant: string } }>(
+    '/tenants/:tenant',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Delete a tenant (soft: it stops resolving, its slug stays reserved, its audit trail is kept)',
+        params: tenantParam,
+        response: { 204: { type: 'null' }, ...errorResponses(401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const ctx = await requirePlatform(request);
+      const t = await findTenant(gh, request.params.tenant);
+      await deleteTenant(gh, t.id, ctx);
+      return reply.code(204).send();
     },
   );
 

@@ -125,7 +125,10 @@ export async function rotateRefreshToken(tx: TenantDb, presented: string, settin
   delete (session as Partial<typeof session>).live;
 
   if (row.status === 'rotated') {
-    const withinGrace = row.rotated_secs !== null && row.rotated_secs <= settings.refresh_reuse_grace_seconds;
+    // Strict mode (grace 0) never issues a sibling. The explicit check matters: now() is this transaction's start,
+    // so a transaction that began before a concurrent one rotated the token sees rotated_secs <= 0.
+    const grace = settings.refresh_reuse_grace_seconds;
+    const withinGrace = grace > 0 && row.rotated_secs !== null && row.rotated_secs <= grace;
     if (!withinGrace) {
       await revokeSessions(tx, [session.id], 'refresh_token_reuse');
       return { kind: 'reused', session };

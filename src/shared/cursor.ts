@@ -14,3 +14,11 @@ export function decodeCursor(cursor: string, arity: number): unknown[] {
   }
   throw new AppError('VALIDATION_ERROR', { message: 'The cursor is invalid.', details: [{ field: 'cursor', message: 'is invalid' }] });
 }
+
+/** A date PostgreSQL stores and both drivers send intact: an ISO string in years 1 to 9999 (no year 0, no expanded years). */
+export function parseStorableDate(value: unknown): Date | undefined {
+  if (typeof value !== 'string') return undefined;
+  const d = new Date(value);
+  const year = d.getUTCFullYear();
+  return Number.isNaN(d.getTime()) || year < 1 || year > 9999 ? undefined : d;
+}

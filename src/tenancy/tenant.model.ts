@@ -22,9 +22,10 @@ export interface TenantSettings {
 
 export const DEFAULT_SETTINGS: TenantSettings = {
   access_token_ttl: 900,
-  refresh_token_ttl: 30 * 86_400,
-  session_idle_ttl: 14 * 86_400,
-  session_absolute_ttl: 30 * 86_400,
+  // Seeds' conflict C6: 24 h idle, 7 days absolute; a refresh token never outlives its session.
+  refresh_token_ttl: 7 * 86_400,
+  session_idle_ttl: 86_400,
+  session_absolute_ttl: 7 * 86_400,
   max_sessions_per_user: 5,
   refresh_reuse_grace_seconds: 0,
   registration: 'open',

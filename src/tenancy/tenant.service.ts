@@ -68,6 +68,8 @@ export async function createTenant(
       : null;
     return { tenant, admin };
   });
+  // A lookup of the slug before it existed may have cached "no such tenant".
+  gh.tenants.invalidate(result.tenant);
   return { tenant: gh.tenants.resolve(result.tenant), admin: result.admin };
 }
 
@@ -110,6 +112,23 @@ export async function updateTenant(gh: Gatehouse, id: string, patch: UpdateTenan
   });
   gh.tenants.invalidate(tenant);
   return gh.tenants.resolve(tenant);
+}
+
+/** Soft delete: the row stays (its slug stays taken, its audit trail kept) but the tenant no longer resolves. */
+export async function deleteTenant(gh: Gatehouse, id: string, ctx: AuditContext): Promise<void> {
+  const tenant = await withPlatformTx(gh.db, async (ptx) => {
+    const r = await ptx.query<Tenant>(
+      `UPDATE tenants SET deleted_at = now(), status = 'canceled', updated_at = now()
+       WHERE id = $1 AND deleted_at IS NULL RETURNING ${TENANT_COLUMNS}`,
+      [id],
+    );
+    const t = r.rows[0];
+    if (!t) throw new AppError('TENANT_NOT_FOUND');
+    const tx = await enterTenant(ptx, t.id);
+    await recordAudit(tx, ctx, { action: 'tenant.deleted', risk: 'high' });
+    return t;
+  });
+  gh.tenants.invalidate(tenant);
 }
 
 export async function listTenants(gh: Gatehouse, q: { after?: string; limit: number; status?: TenantStatus }) {

@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createGatehouse, type Gatehouse } from '../../src/context.ts';
 import type { Database } from '../../src/db/database.ts';
+import { createPgliteDatabase } from '../../src/db/pglite.ts';
 import { createPostgresDatabase } from '../../src/db/postgres.ts';
 import { withPlatformTx } from '../../src/db/tenant-tx.ts';
 import type { KvStore } from '../../src/kv/kv-store.ts';
@@ -49,7 +51,10 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function buildTestApp(env: Record<string, string> = {}, opts: { userCacheMs?: number; kv?: KvStore } = {}): Promise<TestApp> {
+export async function buildTestApp(
+  env: Record<string, string> = {},
+  opts: { userCacheMs?: number; kv?: KvStore; logger?: Logger } = {},
+): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-test-'));
   const cleanups: (() => Promise<void> | void)[] = [() => rmSync(dataDir, { recursive: true, force: true })];
   let db: Database | undefined;
@@ -71,7 +76,7 @@ export async function buildTestApp(env: Record<string, string> = {}, opts: { use
     ...env,
   });
   const kv = opts.kv ?? (TEST_REDIS ? createRedisKv(TEST_REDIS, { prefix: `ght:${randomBytes(4).toString('hex')}:` }) : undefined);
-  const gh = await createGatehouse(config, { db, kv, inMemory: true, userCacheMs: opts.userCacheMs });
+  const gh = await createGatehouse(config, { db, kv, inMemory: true, userCacheMs: opts.userCacheMs, logger: opts.logger });
   const app = await buildApp(gh);
   await app.ready();
   const { secret } = await withPlatformTx(gh.db, (tx) => createPlatformCredential(tx, 'test', 'api'));
@@ -115,3 +120,35 @@ export async function login(t: TestApp, slug: string, email: string, password = 
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/**
+ * A bare database on the backend under test (a fresh PostgreSQL database, else in-memory PGlite), not migrated:
+ * for tests of migrations and of the database's own guarantees.
+ */
+export async function openTestDatabase(): Promise<{ db: Database; url: string | undefined; close(): Promise<void> }> {
+  if (TEST_PG) {
+    const fresh = await freshPostgres(TEST_PG);
+    const db = createPostgresDatabase(fresh.url, { max: 5 });
+    return {
+      db,
+      url: fresh.url,
+      async close() {
+        await db.close();
+        await fresh.drop();
+      },
+    };
+  }
+  const db = await createPgliteDatabase();
+  return { db, url: undefined, close: () => db.close() };
+}
+
+/** Asserts the one error shape: {error: {code, message, requestId}}, with the expected status and code. */
+export function expectError(res: { statusCode: number; body: string; headers: Record<string, unknown> }, status: number, code: string) {
+  if (res.statusCode !== status) throw new Error(`expected ${status} ${code}, got ${res.statusCode}: ${res.body}`);
+  const body = JSON.parse(res.body) as { error?: { code?: unknown; message?: unknown; requestId?: unknown } };
+  if (!body.error || body.error.code !== code || typeof body.error.message !== 'string' || typeof body.error.requestId !== 'string') {
+    throw new Error(`expected error ${code}, got: ${res.body}`);
+  }
+  if (body.error.requestId !== res.headers['x-request-id']) throw new Error(`requestId ${body.error.requestId} is not the x-request-id header`);
+  return body.error as { code: string; message: string; requestId: string; details?: { field: string; message: string; code?: string }[] };
+}
