@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { recordAudit, type AuditContext } from '../audit/audit.ts';
 import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
+import { commitLogin, findLoginUser } from './login.queries.ts';
 import { AppError } from '../errors/app-error.ts';
-import { findUserByEmail, findUserById, recordLogin } from '../identity/user.queries.ts';
+import { findUserById, recordLogin } from '../identity/user.queries.ts';
 import { insertUserChecked, preparePassword } from '../identity/user.service.ts';
 import { normalizeEmail, toPublicUser, type PublicUser, type UserRow } from '../identity/user.model.ts';
 import { permissionsOf } from '../rbac/roles.ts';
@@ -93,7 +95,7 @@ export async function login(
 ): Promise<TokenResponse> {
   const settings = effectiveSettings(tenant);
   const email = normalizeEmail(input.email);
-  const user = await withTenantTx(gh.db, tenant.id, (tx) => findUserByEmail(tx, email));
+  const user = await findLoginUser(gh.db, tenant.id, email);
   let verified = { ok: false, rehash: false };
   if (user?.password_hash) verified = await gh.hasher.verify(user.password_hash, input.password);
   else await gh.hasher.verifyDummy(input.password);
@@ -116,16 +118,13 @@ export async function login(
     throw new AppError('ACCOUNT_DISABLED');
   }
   const newHash = verified.rehash ? await gh.hasher.hash(input.password) : undefined;
-  const s = await withTenantTx(gh.db, tenant.id, async (tx) => {
-    await recordLogin(tx, user.id, newHash);
-    const s = await createSession(tx, { userId: user.id, ...client, amr: ['pwd'], aal: 1 }, settings);
-    await recordAudit(tx, ctx, { action: 'login.succeeded', actorId: user.id, actorType: 'user', subjectId: user.id, details: { method: 'password', session_id: s.session.id } });
-    if (newHash) await recordAudit(tx, ctx, { action: 'password.rehashed', actorId: user.id, actorType: 'user', subjectId: user.id });
-    for (const id of s.evicted) {
-      await recordAudit(tx, ctx, { action: 'session.evicted', actorType: 'system', actorId: null, subjectId: user.id, details: { session_id: id } });
-    }
-    return s;
-  });
+  const s = await commitLogin(
+    gh.db,
+    tenant.id,
+    { userId: user.id, sessionId: randomUUID(), newHash, ...client, amr: ['pwd'], aal: 1, method: 'password' },
+    settings,
+    ctx,
+  );
   gh.users.invalidate(tenant.id, user.id);
   await afterCommit(gh, tenant, s.evicted);
   gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method: 'password' });

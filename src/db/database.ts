@@ -17,5 +17,10 @@ export interface Database extends Queryable {
    * transaction to a tenant costs no extra round trip.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>, preamble?: string): Promise<T>;
+  /**
+   * Sends several parameter-free statements in one simple-protocol round trip. They run as one implicit
+   * transaction: all commit, or an error rolls all back. Returns each statement's result in order.
+   */
+  batch(sql: string): Promise<QueryResult<Record<string, unknown>>[]>;
   close(): Promise<void>;
 }

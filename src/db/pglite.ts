@@ -34,6 +34,10 @@ export async function createPgliteDatabase(dataDir?: string): Promise<Database> 
         return fn(wrap(tx));
       });
     },
+    async batch(sql: string) {
+      const results = await db.exec(sql);
+      return results.map((r) => ({ rows: r.rows as Record<string, unknown>[], rowCount: r.affectedRows ?? r.rows.length }));
+    },
     async close() {
       await db.close();
     },

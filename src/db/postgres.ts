@@ -43,6 +43,10 @@ export function createPostgresDatabase(url: string, opts: { max?: number } = {})
         client.release(broken);
       }
     },
+    async batch(sql: string) {
+      const r = (await pool.query(sql)) as unknown as pg.QueryResult | pg.QueryResult[];
+      return (Array.isArray(r) ? r : [r]).map((x) => ({ rows: x.rows as Record<string, unknown>[], rowCount: x.rowCount ?? 0 }));
+    },
     async close() {
       await pool.end();
     },

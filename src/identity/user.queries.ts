@@ -2,15 +2,15 @@ import type { TenantDb } from '../db/tenant-tx.ts';
 import type { Role } from '../rbac/roles.ts';
 import { PROFILE_FIELDS, type ProfilePatch, type UserRow, type UserStatus } from './user.model.ts';
 
-const COLUMNS = `id, tenant_id, email, email_verified, password_hash, name, given_name, family_name, locale, timezone,
+export const USER_COLUMNS = `id, tenant_id, email, email_verified, password_hash, name, given_name, family_name, locale, timezone,
   status, role, last_login_at, login_count, created_by, created_at, updated_at`;
 
 export async function findUserById(tx: TenantDb, id: string): Promise<UserRow | undefined> {
-  return (await tx.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id])).rows[0];
+  return (await tx.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id])).rows[0];
 }
 
 export async function findUserByEmail(tx: TenantDb, email: string): Promise<UserRow | undefined> {
-  return (await tx.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE email = $1`, [email])).rows[0];
+  return (await tx.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE email = $1`, [email])).rows[0];
 }
 
 export async function countUsers(tx: TenantDb): Promise<number> {
@@ -30,7 +30,7 @@ export interface NewUser {
 export async function insertUser(tx: TenantDb, u: NewUser): Promise<UserRow | undefined> {
   const r = await tx.query<UserRow>(
     `INSERT INTO users (email, password_hash, name, role, email_verified, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, email) DO NOTHING RETURNING ${COLUMNS}`,
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, email) DO NOTHING RETURNING ${USER_COLUMNS}`,
     [u.email, u.passwordHash, u.name ?? null, u.role, u.emailVerified, u.createdBy],
   );
   return r.rows[0];
@@ -46,7 +46,7 @@ export async function updateProfile(tx: TenantDb, id: string, patch: ProfilePatc
   }
   if (sets.length === 0) return findUserById(tx, id);
   const r = await tx.query<UserRow>(
-    `UPDATE users SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    `UPDATE users SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`,
     params,
   );
   return r.rows[0];
@@ -66,13 +66,13 @@ export async function recordLogin(tx: TenantDb, id: string, newHash?: string): P
 
 export async function setUserStatus(tx: TenantDb, id: string, status: UserStatus): Promise<UserRow | undefined> {
   return (
-    await tx.query<UserRow>(`UPDATE users SET status = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id, status])
+    await tx.query<UserRow>(`UPDATE users SET status = $2, updated_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`, [id, status])
   ).rows[0];
 }
 
 export async function setUserRole(tx: TenantDb, id: string, role: Role): Promise<UserRow | undefined> {
   return (
-    await tx.query<UserRow>(`UPDATE users SET role = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id, role])
+    await tx.query<UserRow>(`UPDATE users SET role = $2, updated_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`, [id, role])
   ).rows[0];
 }
 
@@ -114,7 +114,7 @@ export async function listUsers(tx: TenantDb, q: UserListQuery): Promise<(UserRo
   params.push(q.limit);
   return (
     await tx.query<UserRow & { cursor_at: string }>(
-      `SELECT ${COLUMNS}, ${CURSOR_AT} FROM users ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      `SELECT ${USER_COLUMNS}, ${CURSOR_AT} FROM users ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
        ORDER BY created_at, id LIMIT $${params.length}`,
       params,
     )

@@ -18,7 +18,7 @@ export interface SessionRow {
   revoked_reason: string | null;
 }
 
-const SESSION_COLUMNS = `id, user_id, created_at, last_active_at, idle_expires_at, absolute_expires_at, ip, user_agent,
+export const SESSION_COLUMNS = `id, user_id, created_at, last_active_at, idle_expires_at, absolute_expires_at, ip, user_agent,
   amr, aal, revoked_at, revoked_reason`;
 
 /** Refresh tokens are 256 random bits; only their SHA-256 is stored. */

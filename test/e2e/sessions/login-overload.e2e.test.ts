@@ -1,7 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPasswordHasher, type PasswordHasher } from '../../../src/passwords/password-hasher.ts';
 import { createUser, errorCode, type InjectResponse } from '../../helpers/auth-flows.ts';
 import { backendName, buildTestApp, createTenant, login, type TestApp } from '../../helpers/test-app.ts';
+
+// Pass-through argon2, except that hashing the HOG password waits for the test to open the gate: the limiter's
+// slot and queue can then be held full deterministically, whatever the machine's speed.
+const { HOG, gate } = vi.hoisted(() => {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { HOG: '__hold-the-hashing-slot__', gate: { opened, open: () => open() } };
+});
+vi.mock('@node-rs/argon2', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('@node-rs/argon2')>();
+  return {
+    ...orig,
+    hash: async (...args: Parameters<typeof orig.hash>) => {
+      if (args[0] === HOG) await gate.opened;
+      return orig.hash(...args);
+    },
+  };
+});
 
 /**
  * When password hashing is saturated, login answers 503 SERVER_BUSY with Retry-After instead of queueing without
@@ -28,12 +46,14 @@ describe(`login under hashing overload (${backendName})`, () => {
   };
 
   it('503 SERVER_BUSY with Retry-After, the same for known and unknown emails; recovers afterwards', async () => {
-    // One slot and a one-deep queue, filled by deliberately slow hashes.
-    const limited = createPasswordHasher({ memoryCost: 65_536, timeCost: 3, parallelism: 1 }, { concurrency: 1, maxQueue: 1 });
+    // One slot and a one-deep queue, both held by hashes that wait for the gate.
+    const limited = createPasswordHasher(original.params, { concurrency: 1, maxQueue: 1 });
     await limited.verifyDummy('warm-up');
     t.gh.hasher = limited;
     try {
-      const hog = [limited.hash('hog-1'), limited.hash('hog-2')];
+      const hog = [limited.hash(HOG), limited.hash(HOG)];
+      let hogsDone = false;
+      void Promise.all(hog).then(() => (hogsDone = true));
       const known = await login(t, 'acme', 'alice@example.com');
       const unknown = await login(t, 'acme', 'nobody@example.com');
       expect(known.statusCode, known.body).toBe(503);
@@ -41,6 +61,8 @@ describe(`login under hashing overload (${backendName})`, () => {
       expect(known.headers['retry-after']).toBe('1');
       expect(known.body).not.toContain('access_token');
       expect(shape(unknown)).toEqual(shape(known));
+      expect(hogsDone).toBe(false); // the limiter was held full by the gate, not by timing
+      gate.open();
       await Promise.all(hog);
     } finally {
       t.gh.hasher = original;

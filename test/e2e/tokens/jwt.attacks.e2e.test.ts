@@ -239,7 +239,11 @@ describe(`JWT attacks on /me (${backendName})`, () => {
       `${base64url.encode('{"alg":"ES256"}')}.${base64url.encode(JSON.stringify({ tenant_id: acme.id }))}.AAAA`,
       `${base64url.encode('{"alg":"ES256"}')}.${base64url.encode(JSON.stringify({ tenant_id: 'not-a-uuid' }))}.AAAA`,
       alice.access + '=',
-      alice.access.replaceAll('-', '+').replaceAll('_', '/'),
+      // Standard-base64 characters are not base64url. (A blanket '-' → '+' swap would be a no-op for a token
+      // without '-', so the characters are placed explicitly.)
+      `${h}.${p}.+${alice.access.split('.')[2]!.slice(1)}`,
+      `${h}.${p}.${alice.access.split('.')[2]!.slice(0, -1)}/`,
+      `${h!.slice(0, -1)}+.${p}.${alice.access.split('.')[2]}`,
       'x'.repeat(8000),
     ];
     for (const token of garbage) await expect401(token);

@@ -1,0 +1,59 @@
+import type { AuditContext } from '../audit/audit.ts';
+import type { Database } from '../db/database.ts';
+import { sql } from '../db/sql.ts';
+import { tenantBatch } from '../db/tenant-tx.ts';
+import type { UserRow } from '../identity/user.model.ts';
+import { USER_COLUMNS } from '../identity/user.queries.ts';
+import { newRefreshToken, type SessionRow } from '../session/session.queries.ts';
+import { sha256 } from '../shared/crypto.ts';
+import type { TenantSettings } from '../tenancy/tenant.model.ts';
+
+/*
+ * The password login's database work is two round trips: the lookup before the hash and the commit after it.
+ * Login throughput is bound by argon2, and on the embedded database every statement or transaction command costs
+ * a fixed slice of main-thread time, so each side is one batch (`tenantBatch`: values inlined by `sql`, run as
+ * one implicit transaction).
+ */
+
+/** The login lookup. */
+export async function findLoginUser(db: Database, tenantId: string, email: string): Promise<UserRow | undefined> {
+  const [r] = await tenantBatch(db, tenantId, `SELECT ${USER_COLUMNS} FROM users WHERE email = ${sql`${email}`}`);
+  return r!.rows[0] as UserRow | undefined;
+}
+
+export interface LoginCommit {
+  userId: string;
+  sessionId: string;
+  /** A new argon2id hash when the stored one was outdated (bcrypt import, old parameters). */
+  newHash: string | undefined;
+  ip: string | null;
+  userAgent: string | null;
+  amr: string[];
+  aal: number;
+  method: string;
+}
+
+/**
+ * Everything a successful sign-in writes (migration 002's gatehouse_commit_login): the user's login stamp (and
+ * upgraded hash), eviction of the sessions beyond the per-user cap with their refresh tokens, the new session and
+ * its first refresh token, and the audit events, all or nothing.
+ */
+export async function commitLogin(
+  db: Database,
+  tenantId: string,
+  c: LoginCommit,
+  settings: TenantSettings,
+  ctx: AuditContext,
+): Promise<{ session: Pick<SessionRow, 'id' | 'amr' | 'aal'>; refreshToken: string; evicted: string[] }> {
+  const refreshToken = newRefreshToken();
+  const [r] = await tenantBatch(
+    db,
+    tenantId,
+    sql`SELECT evicted FROM gatehouse_commit_login(${c.userId}::uuid, ${c.newHash ?? null}::text, ${c.sessionId}::uuid,
+      ${c.ip}::text, ${c.userAgent?.slice(0, 512) ?? null}::text, ${c.amr}, ${c.aal}::smallint,
+      ${settings.session_idle_ttl}::int, ${settings.session_absolute_ttl}::int, ${settings.max_sessions_per_user}::int,
+      ${sha256(refreshToken)}::text, ${settings.refresh_token_ttl}::int, ${ctx.requestId ?? null}::text, ${c.method}::text)`,
+  );
+  const evicted = (r!.rows[0] as { evicted: string[] }).evicted;
+  return { session: { id: c.sessionId, amr: c.amr, aal: c.aal }, refreshToken, evicted };
+}
