@@ -10,6 +10,7 @@ import { authRoutes } from './auth/auth.routes.ts';
 import type { Gatehouse } from './context.ts';
 import { AppError } from './errors/app-error.ts';
 import { errorBody, handleError } from './http/error-handler.ts';
+import { validatorCompiler } from './http/validators.ts';
 import { registerSecurityHeaders, setSecurityHeaders } from './http/security-headers.ts';
 import { meRoutes } from './identity/me.routes.ts';
 import { jwksRoutes } from './keys/jwks.routes.ts';
@@ -68,7 +69,6 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
     // What the router refuses before any route runs (bad percent-encoding, over-long parameters): same error shape.
@@ -83,6 +83,7 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
     },
   });
 
+  app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('tenant', null);
   app.decorateRequest('auth', null);
 

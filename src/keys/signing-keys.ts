@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import type { Database } from '../db/database.ts';
 import { withTenantTx, type TenantDb } from '../db/tenant-tx.ts';
@@ -25,6 +25,21 @@ interface KeyRow {
 }
 
 const sealContext = (tenantId: string, kid: string) => `signing-key:${tenantId}:${kid}`;
+
+/**
+ * Readiness: the node can sign if a fresh key signs, and the newest stored key opens with this node's master key
+ * (a wrong GATEHOUSE_MASTER_KEY breaks every tenant at once). One tenant's missing key does not make a node unready.
+ */
+export async function checkSigning(db: Database, sealer: Sealer): Promise<void> {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  sign('sha256', Buffer.from('ready'), privateKey);
+  const row = (
+    await db.query<{ tenant_id: string; kid: string; private_key_enc: string }>(
+      `SELECT tenant_id, kid, private_key_enc FROM signing_keys WHERE status = 'active' ORDER BY created_at DESC LIMIT 1`,
+    )
+  ).rows[0];
+  if (row) sealer.open(row.private_key_enc, sealContext(row.tenant_id, row.kid));
+}
 
 /** Creates and stores a new active key for the tenant, inside the caller's transaction. */
 export async function insertSigningKey(tx: TenantDb, sealer: Sealer, alg: SigningAlg): Promise<string> {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Gatehouse } from '../context.ts';
-import { isUuid } from '../db/tenant-tx.ts';
+import { checkSigning } from '../keys/signing-keys.ts';
 
 async function timed<T>(fn: () => Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -34,10 +34,7 @@ export async function healthRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse
       run('kv', async () => {
         if (!(await gh.kv.ping())) throw new Error('kv down');
       }),
-      run('signing', async () => {
-        const t = (await gh.db.query<{ id: string }>(`SELECT id FROM tenants WHERE deleted_at IS NULL LIMIT 1`)).rows[0];
-        if (t && isUuid(t.id)) await gh.keys.get(t.id);
-      }),
+      run('signing', () => checkSigning(gh.db, gh.sealer)),
     ]);
     const status = checks.database === 'fail' || checks.signing === 'fail' ? 'unhealthy' : checks.kv === 'fail' ? 'degraded' : 'healthy';
     reply.code(status === 'unhealthy' ? 503 : 200);

@@ -18,6 +18,7 @@ export function createTenantDirectory(db: Database, opts: { publicUrl: string; b
   const max = opts.max ?? 10_000;
   const bySlug = new Map<string, { value: Promise<ResolvedTenant | undefined>; at: number }>();
   const slugById = new Map<string, string>();
+  const loadingById = new Map<string, Promise<ResolvedTenant | undefined>>();
 
   const resolve = (t: Tenant): ResolvedTenant => ({ ...t, issuer: tenantIssuer(opts.publicUrl, opts.baseDomain, t.slug) });
 
@@ -49,7 +50,13 @@ export function createTenantDirectory(db: Database, opts: { publicUrl: string; b
         const hit = bySlug.get(slug);
         if (hit && Date.now() - hit.at < ttlMs) return hit.value;
       }
-      const t = await load('id', id);
+      // Concurrent misses for one id share a single query (every request of a tenant misses together on expiry).
+      let loading = loadingById.get(id);
+      if (!loading) {
+        loading = load('id', id).finally(() => loadingById.delete(id));
+        loadingById.set(id, loading);
+      }
+      const t = await loading;
       if (t) remember(t.slug, Promise.resolve(t));
       return t;
     },

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withPlatformTx } from '../../../src/db/tenant-tx.ts';
+import { withPlatformTx, withTenantTx } from '../../../src/db/tenant-tx.ts';
+import { createSealer } from '../../../src/keys/master-key.ts';
 import { createRedisKv } from '../../../src/kv/redis-kv.ts';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, TEST_PG, TEST_REDIS, type TestApp } from '../../helpers/test-app.ts';
 
@@ -96,5 +97,25 @@ describe(`health and readiness (${backendName})`, () => {
       expect(Object.keys(r.json())).toEqual(['error']);
       expect(r.body).not.toMatch(/closed|pool|pglite|\n\s+at /i);
     });
+  });
+});
+
+describe(`readiness does not hinge on one tenant (${backendName})`, () => {
+  it('a tenant without signing keys leaves the node ready; a wrong master key makes it unhealthy', async () => {
+    const t = await buildTestApp();
+    try {
+      const { id } = await createTenant(t, 'keyless');
+      await createTenant(t, 'keyed');
+      await withTenantTx(t.gh.db, id, (tx) => tx.query('DELETE FROM signing_keys'));
+      const ok = await t.app.inject({ method: 'GET', url: '/ready' });
+      expect(ok.statusCode).toBe(200);
+      expect(ok.json().checks.signing).toBe('ok');
+      (t.gh as { sealer: unknown }).sealer = createSealer('a-different-master-key-of-enough-length-0123');
+      const bad = await t.app.inject({ method: 'GET', url: '/ready' });
+      expect(bad.statusCode).toBe(503);
+      expect(bad.json().checks.signing).toBe('fail');
+    } finally {
+      await t.close();
+    }
   });
 });
