@@ -103,29 +103,28 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   });
 
   // After validation: Ajv coerces query strings such as "1e400" to non-finite numbers that pass min/max checks.
-  app.addHook('preHandler', async (request) => {
-    const query = request.query;
-    if (query === null || typeof query !== 'object') return;
-    for (const [field, value] of Object.entries(query as Record<string, unknown>)) {
+  app.addHook('preHandler', (request, _reply, done) => {
+    const query = request.query as Record<string, unknown> | null;
+    if (query === null || typeof query !== 'object') return done();
+    for (const field in query) {
+      const value = query[field];
       const bad =
         typeof value === 'number' ? !Number.isFinite(value) : typeof value === 'string' ? UNSTORABLE_TEXT.test(value) : false;
       if (bad) {
-        throw new AppError('VALIDATION_ERROR', {
-          message: `The request is invalid: ${field} is not acceptable`,
-          details: [{ field, message: typeof value === 'number' ? 'must be a finite number' : 'must not hold NUL characters or unpaired surrogates' }],
-        });
+        return done(
+          new AppError('VALIDATION_ERROR', {
+            message: `The request is invalid: ${field} is not acceptable`,
+            details: [{ field, message: typeof value === 'number' ? 'must be a finite number' : 'must not hold NUL characters or unpaired surrogates' }],
+          }),
+        );
       }
     }
+    done();
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    gh.metrics.httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+  app.addHook('onResponse', (request, reply, done) => {
+    gh.metrics.observeHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
   registerSecurityHeaders(app, { hsts: config.publicUrl.startsWith('https://') });
   app.setErrorHandler(handleError);
