@@ -13,6 +13,8 @@ import { createMemoryKv } from './kv/memory-kv.ts';
 import { createRedisKv } from './kv/redis-kv.ts';
 import { createLogger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { createLimiterFactory } from './protection/limiter-factory.ts';
+import { createLoginThrottle, type LoginThrottle } from './protection/login-throttle.ts';
 import { createPasswordHasher, type PasswordHasher } from './passwords/password-hasher.ts';
 import { createTenantDirectory, type TenantDirectory } from './tenancy/tenant-directory.ts';
 
@@ -26,6 +28,8 @@ export interface Gatehouse {
   keys: KeyRingCache;
   tenants: TenantDirectory;
   users: UserCache;
+  /** Progressive login delays, lockout counters and registration budgets (Redis-shared when configured). */
+  throttle: LoginThrottle;
   metrics: Metrics;
   logger: Logger;
   close(): Promise<void>;
@@ -68,6 +72,7 @@ export async function createGatehouse(config: Config, o: GatehouseOverrides = {}
     keys: createKeyRingCache(db, sealer),
     tenants: createTenantDirectory(db, { publicUrl: config.publicUrl, baseDomain: config.baseDomain }),
     users: createUserCache(userCacheMs),
+    throttle: createLoginThrottle(createLimiterFactory(kv)),
     metrics: createMetrics(),
     logger,
     async close() {

@@ -9,6 +9,7 @@ import { bearerSecurity, emailField, errorResponses, passwordField, profileField
 import { toPublicUser, type UserStatus } from '../identity/user.model.ts';
 import { deleteUser, findUserById, listUsers, setUserRole, setUserStatus, updateProfile } from '../identity/user.queries.ts';
 import { insertUserChecked, preparePassword } from '../identity/user.service.ts';
+import { clearLoginThrottle } from '../protection/login-protection.ts';
 import { ROLES, roleRank, type Role } from '../rbac/roles.ts';
 import { listUserSessions, revokeSessions, revokeUserSessions } from '../session/session.queries.ts';
 import { decodeCursor, encodeCursor, parseStorableDate } from '../shared/cursor.ts';
@@ -165,14 +166,17 @@ export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gateho
           });
         }
         if (status && status !== user.status) {
+          const from = user.status;
           user = (await setUserStatus(tx, user.id, status))!;
           if (status === 'disabled') revoked = [...revoked, ...(await revokeUserSessions(tx, user.id, 'user_disabled'))];
-          await recordAudit(tx, ctx, { action: status === 'disabled' ? 'user.disabled' : 'user.enabled', subjectId: user.id, risk: 'medium' });
+          const action = status === 'disabled' ? 'user.disabled' : from === 'locked' ? 'user.unlocked' : 'user.enabled';
+          await recordAudit(tx, ctx, { action, subjectId: user.id, risk: 'medium' });
         }
         return { user, revoked };
       });
       gh.users.invalidate(tenant.id, user.id);
       await denyRevokedSessions(gh, tenant, revoked);
+      if (status === 'active') await clearLoginThrottle(gh, tenant, user);
       return toPublicUser(user);
     },
   );

@@ -24,7 +24,10 @@ export type AuditAction =
   | 'tenant.created'
   | 'tenant.updated'
   | 'tenant.deleted'
-  | 'keys.rotated';
+  | 'keys.rotated'
+  | 'rate_limit.hit'
+  | 'account.locked'
+  | 'user.unlocked';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {

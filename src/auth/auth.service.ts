@@ -3,6 +3,7 @@ import { recordAudit, type AuditContext } from '../audit/audit.ts';
 import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
 import { commitLogin, findLoginUser } from './login.queries.ts';
+import { assertNotLocked, guardLogin, guardRegistration, onLoginFailure, onLoginSuccess } from '../protection/login-protection.ts';
 import { AppError } from '../errors/app-error.ts';
 import { findUserById, recordLogin } from '../identity/user.queries.ts';
 import { insertUserChecked, preparePassword } from '../identity/user.service.ts';
@@ -69,6 +70,7 @@ export async function register(
 ): Promise<TokenResponse> {
   const settings = effectiveSettings(tenant);
   if (settings.registration !== 'open') throw new AppError('REGISTRATION_CLOSED');
+  await guardRegistration(gh, tenant, ctx);
   const passwordHash = await preparePassword(gh, tenant, input.password);
   const { user, session, refreshToken } = await withTenantTx(gh.db, tenant.id, async (tx) => {
     const user = await insertUserChecked(tx, tenant, { ...input, passwordHash }, { ctx, action: 'user.registered' });
@@ -95,12 +97,14 @@ export async function login(
 ): Promise<TokenResponse> {
   const settings = effectiveSettings(tenant);
   const email = normalizeEmail(input.email);
+  const ids = await guardLogin(gh, tenant, email, ctx);
   const user = await findLoginUser(gh.db, tenant.id, email);
   let verified = { ok: false, rehash: false };
   if (user?.password_hash) verified = await gh.hasher.verify(user.password_hash, input.password);
   else await gh.hasher.verifyDummy(input.password);
 
   if (!user || !verified.ok) {
+    await onLoginFailure(gh, tenant, ids, user, ctx);
     await withTenantTx(gh.db, tenant.id, (tx) =>
       recordAudit(tx, ctx, {
         action: 'login.failed',
@@ -112,8 +116,9 @@ export async function login(
     gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'failure', method: 'password' });
     throw new AppError('INVALID_CREDENTIALS');
   }
-  // Only someone who holds the password learns the account is disabled.
-  if (user.status !== 'active') {
+  // Only someone who holds the password learns the account is locked or disabled.
+  assertNotLocked(user);
+  if (user.status === 'disabled') {
     gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'blocked', method: 'password' });
     throw new AppError('ACCOUNT_DISABLED');
   }
@@ -126,10 +131,12 @@ export async function login(
     ctx,
   );
   gh.users.invalidate(tenant.id, user.id);
+  await onLoginSuccess(gh, tenant, ids, user.id);
   await afterCommit(gh, tenant, s.evicted);
   gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method: 'password' });
   gh.metrics.activeSessions.inc(1 - s.evicted.length);
-  const fresh = { ...user, login_count: user.login_count + 1, last_login_at: new Date() };
+  // As committed: the stamp, and an expired lock cleared.
+  const fresh: UserRow = { ...user, status: 'active', locked_until: null, login_count: user.login_count + 1, last_login_at: new Date() };
   return tokenResponse(gh, tenant, fresh, s.session, s.refreshToken);
 }
 
@@ -152,7 +159,8 @@ export async function refresh(gh: Gatehouse, tenant: ResolvedTenant, presented: 
       return r;
     }
     const user = await findUserById(tx, r.session.user_id);
-    if (!user || user.status !== 'active') {
+    // A lockout stops password sign-in, not the sessions the owner already has.
+    if (!user || user.status === 'disabled') {
       await revokeSessions(tx, [r.session.id], 'user_inactive');
       return { kind: 'invalid' as const, revoked: r.session.id };
     }

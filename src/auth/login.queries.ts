@@ -46,9 +46,11 @@ export async function commitLogin(
   ctx: AuditContext,
 ): Promise<{ session: Pick<SessionRow, 'id' | 'amr' | 'aal'>; refreshToken: string; evicted: string[] }> {
   const refreshToken = newRefreshToken();
-  const [r] = await tenantBatch(
+  const [, r] = await tenantBatch(
     db,
     tenantId,
+    // A lock that has run out ends with the first successful sign-in.
+    sql`SELECT gatehouse_clear_expired_lock(${c.userId}::uuid)`,
     sql`SELECT evicted FROM gatehouse_commit_login(${c.userId}::uuid, ${c.newHash ?? null}::text, ${c.sessionId}::uuid,
       ${c.ip}::text, ${c.userAgent?.slice(0, 512) ?? null}::text, ${c.amr}, ${c.aal}::smallint,
       ${settings.session_idle_ttl}::int, ${settings.session_absolute_ttl}::int, ${settings.max_sessions_per_user}::int,

@@ -18,6 +18,7 @@ export const publicUserSchema = {
     status: { type: 'string', enum: ['active', 'disabled', 'locked'] },
     role: { type: 'string', enum: ['admin', 'manager', 'user', 'viewer'] },
     last_login_at: { type: ['string', 'null'], format: 'date-time' },
+    locked_until: { type: ['string', 'null'], format: 'date-time' },
     login_count: { type: 'integer' },
     created_by: { type: ['string', 'null'] },
     created_at: { type: 'string', format: 'date-time' },

@@ -21,7 +21,7 @@ export async function currentUser(gh: Gatehouse, request: FastifyRequest): Promi
     user = await withTenantTx(gh.db, tenantId, (tx) => findUserById(tx, claims.sub));
     if (user) gh.users.set(user);
   }
-  if (!user || user.status !== 'active') throw new AppError('TOKEN_REVOKED');
+  if (!user || user.status === 'disabled') throw new AppError('TOKEN_REVOKED');
   return user;
 }
 
@@ -76,7 +76,7 @@ export async function meRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) 
       const tenant = request.tenant!;
       const settings = effectiveSettings(tenant);
       const user = await withTenantTx(gh.db, tenant.id, (tx) => findUserById(tx, claims.sub));
-      if (!user || user.status !== 'active') throw new AppError('TOKEN_REVOKED');
+      if (!user || user.status === 'disabled') throw new AppError('TOKEN_REVOKED');
       const ok = user.password_hash ? (await gh.hasher.verify(user.password_hash, request.body.current_password)).ok : false;
       if (!ok) throw new AppError('CURRENT_PASSWORD_INVALID', { details: [{ field: 'current_password', message: 'is wrong' }] });
       assertPasswordPolicy(request.body.new_password, settings, 'new_password');

@@ -14,6 +14,8 @@ export interface UserRow {
   locale: string | null;
   timezone: string | null;
   status: UserStatus;
+  /** Set while a lockout lasts (status 'locked'). */
+  locked_until: Date | null;
   role: Role;
   last_login_at: Date | null;
   login_count: number;

@@ -3,7 +3,7 @@ import type { Role } from '../rbac/roles.ts';
 import { PROFILE_FIELDS, type ProfilePatch, type UserRow, type UserStatus } from './user.model.ts';
 
 export const USER_COLUMNS = `id, tenant_id, email, email_verified, password_hash, name, given_name, family_name, locale, timezone,
-  status, role, last_login_at, login_count, created_by, created_at, updated_at`;
+  status, role, last_login_at, login_count, created_by, created_at, updated_at, locked_until`;
 
 export async function findUserById(tx: TenantDb, id: string): Promise<UserRow | undefined> {
   return (await tx.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id])).rows[0];
@@ -66,7 +66,11 @@ export async function recordLogin(tx: TenantDb, id: string, newHash?: string): P
 
 export async function setUserStatus(tx: TenantDb, id: string, status: UserStatus): Promise<UserRow | undefined> {
   return (
-    await tx.query<UserRow>(`UPDATE users SET status = $2, updated_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`, [id, status])
+    await tx.query<UserRow>(
+      `UPDATE users SET status = $2, locked_until = CASE WHEN $2 = 'locked' THEN locked_until END, updated_at = now()
+       WHERE id = $1 RETURNING ${USER_COLUMNS}`,
+      [id, status],
+    )
   ).rows[0];
 }
 

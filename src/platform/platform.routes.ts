@@ -28,6 +28,14 @@ const settingsSchema = {
     password_min_length: { type: 'integer', minimum: 8, maximum: 1024 },
     password_max_length: { type: 'integer', minimum: 8, maximum: 1024 },
     signing_alg: { type: 'string', enum: ['ES256', 'RS256'] },
+    login_max_failures_per_email: { type: 'integer', minimum: 1, maximum: 1000 },
+    login_max_failures_per_ip: { type: 'integer', minimum: 1, maximum: 100_000 },
+    login_failure_window: { type: 'integer', minimum: 1, maximum: 86_400 },
+    login_delays: { type: 'array', minItems: 1, maxItems: 10, items: { type: 'integer', minimum: 1, maximum: 86_400 } },
+    lockout_threshold: { type: 'integer', minimum: 0, maximum: 10_000, description: '0 turns account lockout off' },
+    lockout_window: { type: 'integer', minimum: 60, maximum: 30 * 86_400 },
+    lockout_duration: { type: 'integer', minimum: 1, maximum: 30 * 86_400 },
+    register_max_per_ip_per_hour: { type: 'integer', minimum: 1, maximum: 1_000_000 },
   },
 } as const;
 

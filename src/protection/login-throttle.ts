@@ -70,6 +70,21 @@ export function createLoginThrottle(limiter: LimiterFactory) {
     async success(p: ThrottlePolicy, id: Identifier): Promise<void> {
       await Promise.all([failures(p).delete(id.key), trips().delete(id.key)]);
     },
+    async unblock(id: Identifier): Promise<void> {
+      await blocks().delete(id.key);
+    },
+    /** Counts a failed password for an account (from any IP) within `window` seconds; returns the count. */
+    async accountFailure(key: string, window: number): Promise<number> {
+      return (await get('acct-fail', 1_000_000, window).consume(key)).consumedPoints;
+    },
+    async resetAccount(key: string, window: number): Promise<void> {
+      await get('acct-fail', 1_000_000, window).delete(key);
+    },
+    /** A plain fixed-window budget (registrations per IP): false once `points` are spent. */
+    async take(prefix: string, key: string, points: number, window: number): Promise<{ ok: boolean; retryAfter: number }> {
+      const r = await get(prefix, 1_000_000, window).consume(key);
+      return { ok: r.consumedPoints <= points, retryAfter: Math.ceil(r.msBeforeNext / 1000) };
+    },
   };
 }
 

@@ -18,6 +18,19 @@ export interface TenantSettings {
   password_min_length: number;
   password_max_length: number;
   signing_alg: 'ES256' | 'RS256';
+  /** Failed logins per (tenant, email) within `login_failure_window` that trip a delay (seed 001). */
+  login_max_failures_per_email: number;
+  /** Failed logins per client IP within the window that trip a delay. */
+  login_max_failures_per_ip: number;
+  login_failure_window: number;
+  /** Successive delays in seconds once tripped; the last repeats. */
+  login_delays: number[];
+  /** Failed logins for one account, from any IP, within `lockout_window` that lock it for `lockout_duration`. */
+  lockout_threshold: number;
+  lockout_window: number;
+  lockout_duration: number;
+  /** Registrations per client IP per hour. */
+  register_max_per_ip_per_hour: number;
 }
 
 export const DEFAULT_SETTINGS: TenantSettings = {
@@ -32,6 +45,15 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   password_min_length: 8,
   password_max_length: 1024,
   signing_alg: 'ES256',
+  // Seeds' conflicts C1/C2/C4: progressive delays 1, 5, 15, 30 min; lock at 10 failures a day for 30 min.
+  login_max_failures_per_email: 5,
+  login_max_failures_per_ip: 20,
+  login_failure_window: 900,
+  login_delays: [60, 300, 900, 1800],
+  lockout_threshold: 10,
+  lockout_window: 86_400,
+  lockout_duration: 1800,
+  register_max_per_ip_per_hour: 3,
 };
 
 export interface TenantLimits {

@@ -92,6 +92,13 @@ export async function buildTestApp(
   };
 }
 
+/**
+ * Every request in these tests comes from 127.0.0.1, so tenants made by createTenant get generous login and
+ * registration budgets unless a test sets its own; the limits themselves are tested with their real defaults in
+ * test/e2e/protection.
+ */
+export const RELAXED_LIMITS = { login_max_failures_per_ip: 10_000, register_max_per_ip_per_hour: 10_000 };
+
 export const STRONG_PASSWORD = 'correct horse battery staple 42';
 
 /** Creates a tenant (with an admin) through the platform API. */
@@ -101,11 +108,12 @@ export async function createTenant(
   extra: Record<string, unknown> = {},
 ): Promise<{ id: string; slug: string; issuer: string; adminEmail: string }> {
   const adminEmail = `admin@${slug}.test`;
+  const settings = { ...RELAXED_LIMITS, ...((extra.settings as Record<string, unknown> | undefined) ?? {}) };
   const res = await t.app.inject({
     method: 'POST',
     url: '/api/v1/platform/tenants',
     headers: { authorization: `Bearer ${t.platformToken}` },
-    payload: { slug, name: slug.toUpperCase(), admin: { email: adminEmail, password: STRONG_PASSWORD }, ...extra },
+    payload: { slug, name: slug.toUpperCase(), admin: { email: adminEmail, password: STRONG_PASSWORD }, ...extra, settings },
   });
   if (res.statusCode !== 201) throw new Error(`createTenant ${slug}: ${res.statusCode} ${res.body}`);
   return { ...(res.json() as { id: string; slug: string; issuer: string }), adminEmail };

@@ -1,0 +1,106 @@
+import { recordAudit, type AuditContext } from '../audit/audit.ts';
+import type { Gatehouse } from '../context.ts';
+import { withTenantTx } from '../db/tenant-tx.ts';
+import { AppError } from '../errors/app-error.ts';
+import type { UserRow } from '../identity/user.model.ts';
+import { effectiveSettings, type TenantSettings } from '../tenancy/tenant.model.ts';
+import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
+import type { Identifier, ThrottlePolicy } from './login-throttle.ts';
+
+export function throttlePolicy(s: TenantSettings): ThrottlePolicy {
+  return { perEmail: s.login_max_failures_per_email, perIp: s.login_max_failures_per_ip, window: s.login_failure_window, delays: s.login_delays };
+}
+
+/** 429 RATE_LIMITED with Retry-After and the RateLimit headers; the message says how long to wait. */
+export function rateLimited(waitSeconds: number, limit: number, window: number, messageKey: 'RATE_LIMITED.login' | 'RATE_LIMITED.wait') {
+  return new AppError('RATE_LIMITED', {
+    messageKey,
+    params: { waitSeconds },
+    headers: {
+      'retry-after': String(waitSeconds),
+      'ratelimit-limit': String(limit),
+      'ratelimit-remaining': '0',
+      'ratelimit-reset': String(waitSeconds),
+      'ratelimit-policy': `${limit};w=${window}`,
+    },
+  });
+}
+
+async function recordLimitHit(gh: Gatehouse, tenant: ResolvedTenant, ctx: AuditContext, limit: string, details: Record<string, unknown>) {
+  gh.metrics.rateLimitHits.inc({ tenant: tenant.slug, limit });
+  await withTenantTx(gh.db, tenant.id, (tx) => recordAudit(tx, ctx, { action: 'rate_limit.hit', risk: 'medium', details: { limit, ...details } }));
+}
+
+/**
+ * Before any credential is checked: refuses an email or IP that is waiting out a delay. Checked first so a blocked
+ * attacker costs no password hash.
+ */
+export async function guardLogin(gh: Gatehouse, tenant: ResolvedTenant, email: string, ctx: AuditContext): Promise<Identifier[]> {
+  const s = effectiveSettings(tenant);
+  const p = throttlePolicy(s);
+  const ids = gh.throttle.identifiers(p, tenant.id, email, ctx.ip ?? 'unknown');
+  const wait = await gh.throttle.blockedFor(ids);
+  if (wait > 0) {
+    await recordLimitHit(gh, tenant, ctx, 'login', { email, wait_seconds: wait });
+    throw rateLimited(wait, p.perEmail, p.window, 'RATE_LIMITED.login');
+  }
+  return ids;
+}
+
+/**
+ * After a wrong password: counts towards the delays and, for an existing account, towards its lockout. Locking is
+ * a committed change with its audit event; the caller still answers INVALID_CREDENTIALS, so the lock tells nothing
+ * to someone without the password.
+ */
+export async function onLoginFailure(gh: Gatehouse, tenant: ResolvedTenant, ids: Identifier[], user: UserRow | undefined, ctx: AuditContext) {
+  const s = effectiveSettings(tenant);
+  const imposed = await gh.throttle.failure(throttlePolicy(s), ids);
+  if (imposed > 0) gh.metrics.rateLimitHits.inc({ tenant: tenant.slug, limit: 'login' });
+  if (!user || s.lockout_threshold === 0 || user.status === 'locked') return;
+  const n = await gh.throttle.accountFailure(`${tenant.id}:${user.id}`, s.lockout_window);
+  if (n < s.lockout_threshold) return;
+  await withTenantTx(gh.db, tenant.id, async (tx) => {
+    await tx.query(
+      `UPDATE users SET status = 'locked', locked_until = now() + make_interval(secs => $2::int), updated_at = now()
+       WHERE id = $1 AND status = 'active'`,
+      [user.id, s.lockout_duration],
+    );
+    await recordAudit(tx, ctx, {
+      action: 'account.locked',
+      subjectId: user.id,
+      risk: 'high',
+      details: { failures: n, window_seconds: s.lockout_window, duration_seconds: s.lockout_duration },
+    });
+  });
+  await gh.throttle.resetAccount(`${tenant.id}:${user.id}`, s.lockout_window);
+  gh.users.invalidate(tenant.id, user.id);
+}
+
+/** After a correct password: a locked account that is still locked gets 403 ACCOUNT_LOCKED with the wait. */
+export function assertNotLocked(user: UserRow): void {
+  if (user.status !== 'locked' || !user.locked_until) return;
+  const wait = Math.ceil((user.locked_until.getTime() - Date.now()) / 1000);
+  if (wait > 0) throw new AppError('ACCOUNT_LOCKED', { messageKey: 'ACCOUNT_LOCKED.wait', params: { waitSeconds: wait }, headers: { 'retry-after': String(wait) } });
+}
+
+export async function onLoginSuccess(gh: Gatehouse, tenant: ResolvedTenant, ids: Identifier[], userId: string) {
+  const s = effectiveSettings(tenant);
+  await Promise.all([gh.throttle.success(throttlePolicy(s), ids[0]!), gh.throttle.resetAccount(`${tenant.id}:${userId}`, s.lockout_window)]);
+}
+
+/** Registrations per client IP per hour (seed 002: 3). */
+export async function guardRegistration(gh: Gatehouse, tenant: ResolvedTenant, ctx: AuditContext) {
+  const s = effectiveSettings(tenant);
+  const r = await gh.throttle.take('register-ip', `${tenant.id}:${ctx.ip ?? 'unknown'}`, s.register_max_per_ip_per_hour, 3600);
+  if (r.ok) return;
+  await recordLimitHit(gh, tenant, ctx, 'register', { wait_seconds: r.retryAfter });
+  throw rateLimited(r.retryAfter, s.register_max_per_ip_per_hour, 3600, 'RATE_LIMITED.wait');
+}
+
+/** An admin's unlock also lifts the email's delay and forgets its failures, so the owner can sign in at once. */
+export async function clearLoginThrottle(gh: Gatehouse, tenant: ResolvedTenant, user: Pick<UserRow, 'id' | 'email'>) {
+  const s = effectiveSettings(tenant);
+  const p = throttlePolicy(s);
+  const [emailId] = gh.throttle.identifiers(p, tenant.id, user.email, 'unused');
+  await Promise.all([gh.throttle.success(p, emailId!), gh.throttle.unblock(emailId!), gh.throttle.resetAccount(`${tenant.id}:${user.id}`, s.lockout_window)]);
+}
