@@ -17,7 +17,7 @@ import type { TenantSettings } from '../tenancy/tenant.model.ts';
 
 /** The login lookup. */
 export async function findLoginUser(db: Database, tenantId: string, email: string): Promise<UserRow | undefined> {
-  const [r] = await tenantBatch(db, tenantId, `SELECT ${USER_COLUMNS} FROM users WHERE email = ${sql`${email}`}`);
+  const [r] = await tenantBatch(db, tenantId, `SELECT ${USER_COLUMNS} FROM users WHERE email = ${sql`${email}`}::text`);
   return r!.rows[0] as UserRow | undefined;
 }
 

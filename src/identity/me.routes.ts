@@ -10,7 +10,7 @@ import { assertPasswordPolicy } from '../passwords/password-policy.ts';
 import { listUserSessions, revokeSessions, revokeUserSessions } from '../session/session.queries.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { toPublicUser, type ProfilePatch, type UserRow } from './user.model.ts';
-import { findUserById, setPasswordHash, updateProfile } from './user.queries.ts';
+import { findUserById, readUser, setPasswordHash, updateProfile } from './user.queries.ts';
 
 /** The signed-in user's row: from the user cache when fresh, else the database. A deleted or disabled user's token stops here. */
 export async function currentUser(gh: Gatehouse, request: FastifyRequest): Promise<UserRow> {
@@ -18,7 +18,7 @@ export async function currentUser(gh: Gatehouse, request: FastifyRequest): Promi
   const tenantId = request.tenant!.id;
   let user = gh.users.get(tenantId, claims.sub);
   if (!user) {
-    user = await withTenantTx(gh.db, tenantId, (tx) => findUserById(tx, claims.sub));
+    user = await readUser(gh.db, tenantId, claims.sub);
     if (user) gh.users.set(user);
   }
   if (!user || user.status === 'disabled') throw new AppError('TOKEN_REVOKED');

@@ -1,9 +1,17 @@
-import type { TenantDb } from '../db/tenant-tx.ts';
+import type { Database } from '../db/database.ts';
+import { sql } from '../db/sql.ts';
+import { tenantBatch, type TenantDb } from '../db/tenant-tx.ts';
 import type { Role } from '../rbac/roles.ts';
 import { PROFILE_FIELDS, type ProfilePatch, type UserRow, type UserStatus } from './user.model.ts';
 
 export const USER_COLUMNS = `id, tenant_id, email, email_verified, password_hash, name, given_name, family_name, locale, timezone,
   status, role, last_login_at, login_count, created_by, created_at, updated_at, locked_until`;
+
+/** One round trip, outside any larger transaction: the hot authenticated read (GET /me). */
+export async function readUser(db: Database, tenantId: string, id: string): Promise<UserRow | undefined> {
+  const [r] = await tenantBatch(db, tenantId, `SELECT ${USER_COLUMNS} FROM users WHERE id = ${sql`${id}`}::uuid`);
+  return r!.rows[0] as UserRow | undefined;
+}
 
 export async function findUserById(tx: TenantDb, id: string): Promise<UserRow | undefined> {
   return (await tx.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id])).rows[0];
