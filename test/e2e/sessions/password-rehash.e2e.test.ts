@@ -34,8 +34,8 @@ describe(`password rehash on login (${backendName})`, () => {
     tenantQuery(t, acme.id, `SELECT 1 FROM audit_events WHERE action = 'password.rehashed' AND subject_id = $1`, [id]);
 
   it('an imported bcrypt hash logs in and is rehashed to argon2id; the next login does not rehash again', async () => {
-    const bcrypt = await bcryptHash(STRONG_PASSWORD, { cost: 4 });
-    expect(bcrypt).toMatch(/^\$2b\$04\$/);
+    const bcrypt = await bcryptHash(STRONG_PASSWORD, 4);
+    expect(bcrypt).toMatch(/^\$2[aby]\$04\$/);
     const id = await insertUser('imported@example.com', bcrypt);
 
     const wrong = await login(t, 'acme', 'imported@example.com', 'not the password');
@@ -58,7 +58,7 @@ describe(`password rehash on login (${backendName})`, () => {
   });
 
   it('bcrypt variants $2a$ and $2y$ are accepted too', async () => {
-    const base = await bcryptHash(STRONG_PASSWORD, { cost: 4 });
+    const base = await bcryptHash(STRONG_PASSWORD, 4);
     for (const prefix of ['$2a$', '$2y$']) {
       const id = await insertUser(`bcrypt-${prefix.slice(1, 3)}@example.com`, prefix + base.slice(4));
       await signIn(t, 'acme', `bcrypt-${prefix.slice(1, 3)}@example.com`);
