@@ -15,6 +15,7 @@ import { registerSecurityHeaders, setSecurityHeaders } from './http/security-hea
 import { meRoutes } from './identity/me.routes.ts';
 import { jwksRoutes } from './keys/jwks.routes.ts';
 import { healthRoutes } from './ops/health.routes.ts';
+import { passwordCheckRoutes } from './passwords/password-check.routes.ts';
 import { platformRoutes } from './platform/platform.routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -49,6 +50,7 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
   await app.register(
     async (api) => {
       await api.register(authRoutes, { gh: opts.gh });
+      await api.register(passwordCheckRoutes, { gh: opts.gh });
       await api.register(meRoutes, { gh: opts.gh });
       await api.register(adminUserRoutes, { gh: opts.gh });
       await api.register(auditRoutes, { gh: opts.gh });

@@ -94,7 +94,7 @@ export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gateho
       const tenant = request.tenant!;
       const b = request.body;
       assertMayGrant(claims.role, b.role ?? 'user');
-      const passwordHash = await preparePassword(gh, tenant, b.password);
+      const passwordHash = await preparePassword(gh, tenant, b.password, b);
       const user = await withTenantTx(gh.db, tenant.id, (tx) =>
         insertUserChecked(
           tx,

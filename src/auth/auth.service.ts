@@ -71,7 +71,7 @@ export async function register(
   const settings = effectiveSettings(tenant);
   if (settings.registration !== 'open') throw new AppError('REGISTRATION_CLOSED');
   await guardRegistration(gh, tenant, ctx);
-  const passwordHash = await preparePassword(gh, tenant, input.password);
+  const passwordHash = await preparePassword(gh, tenant, input.password, input);
   const { user, session, refreshToken } = await withTenantTx(gh.db, tenant.id, async (tx) => {
     const user = await insertUserChecked(tx, tenant, { ...input, passwordHash }, { ctx, action: 'user.registered' });
     await recordLogin(tx, user.id);

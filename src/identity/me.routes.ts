@@ -6,7 +6,8 @@ import { withTenantTx } from '../db/tenant-tx.ts';
 import { AppError } from '../errors/app-error.ts';
 import { auditContext, authenticate, noContent } from '../http/request-context.ts';
 import { bearerSecurity, errorResponses, passwordField, profileFields, publicUserSchema, sessionSchema, uuidField } from '../http/schemas.ts';
-import { assertPasswordPolicy } from '../passwords/password-policy.ts';
+import { isReused, recentHashes, rememberHash } from '../passwords/password-history.ts';
+import { evaluatePassword, policyError } from '../passwords/password-policy.ts';
 import { listUserSessions, revokeSessions, revokeUserSessions } from '../session/session.queries.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { toPublicUser, type ProfilePatch, type UserRow } from './user.model.ts';
@@ -75,13 +76,21 @@ export async function meRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) 
       const claims = await authenticate(gh, request, 'profile:read');
       const tenant = request.tenant!;
       const settings = effectiveSettings(tenant);
-      const user = await withTenantTx(gh.db, tenant.id, (tx) => findUserById(tx, claims.sub));
+      const { user, previous } = await withTenantTx(gh.db, tenant.id, async (tx) => {
+        const user = await findUserById(tx, claims.sub);
+        return { user, previous: user ? await recentHashes(tx, user.id, user.password_hash, settings.password_history) : [] };
+      });
       if (!user || user.status === 'disabled') throw new AppError('TOKEN_REVOKED');
       const ok = user.password_hash ? (await gh.hasher.verify(user.password_hash, request.body.current_password)).ok : false;
       if (!ok) throw new AppError('CURRENT_PASSWORD_INVALID', { details: [{ field: 'current_password', message: 'is wrong' }] });
-      assertPasswordPolicy(request.body.new_password, settings, 'new_password');
+      const policy = evaluatePassword(request.body.new_password, settings, { email: user.email, name: user.name, tenantName: tenant.name, tenantSlug: tenant.slug });
+      if (policy.ok && (await isReused(gh.hasher, previous, request.body.new_password))) {
+        policy.violations.push({ code: 'PASSWORD_REUSED', message: `must differ from your last ${settings.password_history} passwords` });
+      }
+      if (policy.violations.length) throw policyError(policy.violations, 'new_password');
       const hash = await gh.hasher.hash(request.body.new_password);
       const revoked = await withTenantTx(gh.db, tenant.id, async (tx) => {
+        await rememberHash(tx, user.id, user.password_hash, settings.password_history);
         await setPasswordHash(tx, user.id, hash);
         const ids = await revokeUserSessions(tx, user.id, 'password_changed', claims.sid);
         await recordAudit(tx, auditContext(request), { action: 'password.changed', subjectId: user.id, risk: 'medium', details: { sessions_revoked: ids.length } });

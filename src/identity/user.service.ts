@@ -19,9 +19,14 @@ export interface CreateUserInput {
 }
 
 /** Hashes outside the transaction: argon2 takes tens of milliseconds and must not hold a connection or lock. */
-export async function preparePassword(gh: Gatehouse, tenant: Pick<Tenant, 'settings'>, password: string | undefined) {
+export async function preparePassword(
+  gh: Gatehouse,
+  tenant: Pick<Tenant, 'settings' | 'name' | 'slug'>,
+  password: string | undefined,
+  person: { email: string; name?: string | null | undefined },
+) {
   if (password === undefined) return null;
-  assertPasswordPolicy(password, effectiveSettings(tenant));
+  assertPasswordPolicy(password, effectiveSettings(tenant), { ...person, tenantName: tenant.name, tenantSlug: tenant.slug });
   return gh.hasher.hash(password);
 }
 

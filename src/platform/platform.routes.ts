@@ -36,6 +36,10 @@ const settingsSchema = {
     lockout_window: { type: 'integer', minimum: 60, maximum: 30 * 86_400 },
     lockout_duration: { type: 'integer', minimum: 1, maximum: 30 * 86_400 },
     register_max_per_ip_per_hour: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    password_min_score: { type: 'integer', minimum: 0, maximum: 4 },
+    password_block_common: { type: 'boolean' },
+    password_block_personal_info: { type: 'boolean' },
+    password_history: { type: 'integer', minimum: 0, maximum: 24 },
   },
 } as const;
 
@@ -232,7 +236,7 @@ export async function platformRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
       const ctx = await requirePlatform(request);
       const tenant = await findTenant(gh, request.params.tenant);
       const b = request.body;
-      const passwordHash = await preparePassword(gh, tenant, b.password);
+      const passwordHash = await preparePassword(gh, tenant, b.password, b);
       const user = await withTenantTx(gh.db, tenant.id, (tx) =>
         insertUserChecked(tx, tenant, { email: b.email, name: b.name, role: b.role, emailVerified: b.verified, passwordHash }, { ctx, action: 'user.created' }),
       );

@@ -31,6 +31,14 @@ export interface TenantSettings {
   lockout_duration: number;
   /** Registrations per client IP per hour. */
   register_max_per_ip_per_hour: number;
+  /** zxcvbn-ts score (0-4) a new password needs. */
+  password_min_score: number;
+  /** Refuse passwords on the shipped list of common and breached passwords. */
+  password_block_common: boolean;
+  /** Refuse passwords containing the email, names or tenant name. */
+  password_block_personal_info: boolean;
+  /** A new password may not be any of the last N (0 = no history). */
+  password_history: number;
 }
 
 export const DEFAULT_SETTINGS: TenantSettings = {
@@ -54,6 +62,10 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   lockout_window: 86_400,
   lockout_duration: 1800,
   register_max_per_ip_per_hour: 3,
+  password_min_score: 3,
+  password_block_common: true,
+  password_block_personal_info: true,
+  password_history: 5,
 };
 
 export interface TenantLimits {

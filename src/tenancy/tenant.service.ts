@@ -37,7 +37,9 @@ export async function createTenant(
 ): Promise<{ tenant: ResolvedTenant; admin: UserRow | null }> {
   assertValidSlug(input.slug);
   const settings = input.settings ?? {};
-  const passwordHash = input.admin ? await preparePassword(gh, { settings }, input.admin.password) : null;
+  const passwordHash = input.admin
+    ? await preparePassword(gh, { settings, name: input.name, slug: input.slug }, input.admin.password, input.admin)
+    : null;
   const alg = settings.signing_alg ?? DEFAULT_SETTINGS.signing_alg;
   const result = await withPlatformTx(gh.db, async (ptx) => {
     const inserted = await ptx.query<Tenant>(

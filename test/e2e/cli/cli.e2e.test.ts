@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendName, freshPostgres, STRONG_PASSWORD, TEST_PG } from '../../helpers/test-app.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/gatehouse.js', import.meta.url));
-const ADMIN_PASSWORD = 'the acme admin passphrase 31';
+const ADMIN_PASSWORD = 'the operator passphrase 31 xq';
 const mode = (path: string) => statSync(path).mode & 0o777;
 
 interface Run {

@@ -1,3 +1,4 @@
+import { rememberHash } from '../../../src/passwords/password-history.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAudit } from '../../../src/audit/audit.ts';
@@ -32,6 +33,7 @@ describe(`row-level security, database level (${backendName})`, () => {
         const rotated = await rotateRefreshToken(tx, s.refreshToken, DEFAULT_SETTINGS);
         expect(rotated.kind).toBe('rotated');
         await recordAudit(tx, { actorType: 'user', actorId: user.id }, { action: 'login.succeeded', subjectId: user.id });
+        await rememberHash(tx, user.id, `$argon2id$v=19$m=8192,t=1,p=1$old${n}`, 5);
       }
     });
     return id;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, type TestApp } from '../../helpers/test-app.ts';
+import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, STRONG_PASSWORD, type TestApp } from '../../helpers/test-app.ts';
 import { assertAuditAppendOnly, assertNoBypass, assertTenantIsolation, countsByTenant, tenantTables } from './rls-checks.ts';
 
 interface Member {
@@ -40,6 +40,14 @@ describe(`tenant isolation end to end (${backendName})`, () => {
       expect(rf.statusCode, rf.body).toBe(200);
       user.refresh = rf.json().refresh_token;
       user.access = rf.json().access_token;
+      // A password change, so password_history holds a row.
+      const pw = await t.app.inject({
+        method: 'POST',
+        url: `/t/${slug}/api/v1/me/password`,
+        headers: { authorization: `Bearer ${user.access}` },
+        payload: { current_password: STRONG_PASSWORD, new_password: 'a brand new passphrase 4 the club' },
+      });
+      expect(pw.statusCode, pw.body).toBe(204);
       tenants[key] = { id: created.id, slug, admin, user };
     }
   });

@@ -5,7 +5,7 @@ import { backendName, bearer, buildTestApp, createTenant, login, register, STRON
 
 const NEW_PASSWORD = 'a fresh and different passphrase 7';
 const WRONG_PASSWORD = 'not-my-password-hunter2-xyz';
-const ADMIN_PASSWORD = 'the tenant admin passphrase 55';
+const ADMIN_PASSWORD = 'the tenant owner passphrase 55';
 
 /** An app whose own logger (the production configuration) writes every line, at trace level, into `lines`. */
 async function capturedApp(lines: string[], opts: Parameters<typeof buildTestApp>[1] = {}) {
