@@ -12,6 +12,10 @@ const BENCHES: Record<string, { about: string; load: () => Promise<{ run: () => 
   me: { about: 'GET /me with a bearer token vs bare Fastify + jose verification', load: () => import('./me.ts') },
   refresh: { about: 'refresh-token rotation chains vs Fastify hello-world', load: () => import('./refresh.ts') },
   'users-scale': { about: 'login p50 with 1k vs 1M users in a tenant (PostgreSQL)', load: () => import('./users-scale.ts') },
+  'limiter-overhead': {
+    about: 'login and refresh with vs without the login limiter (no-op throttle), lowered argon2',
+    load: () => import('./limiter-overhead.ts'),
+  },
   'tenants-scale': { about: 'start-up time and RSS with 10 vs 10,000 tenants (embedded PGlite)', load: () => import('./tenants-scale.ts') },
 };
 

@@ -3,6 +3,7 @@ import { buildApp } from './app.ts';
 import type { Config } from './config/config.ts';
 import { createGatehouse, type Gatehouse } from './context.ts';
 import { bootstrapPlatformCredential } from './platform/platform-credentials.ts';
+import { startWebhookWorker } from './security/webhook-worker.ts';
 import { ensureLocalCredential, removeServerFile, runningServer, writeServerFile } from './ops/local-credential.ts';
 
 /** Removes sessions (and, by cascade, their refresh tokens) a day after they can no longer be used. */
@@ -26,7 +27,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts Gatehouse: storage, migrations, first-start bootstrap, HTTP listener, background clean-up. */
+/** Starts Gatehouse: storage, migrations, first-start bootstrap, HTTP listener, background clean-up and alert webhooks. */
 export async function startServer(config: Config, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<RunningServer> {
   if (!config.databaseUrl) {
     const other = runningServer(config.dataDir);
@@ -61,6 +62,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     }, config.sessionCleanupSeconds * 1000);
     timer.unref();
   }
+  const webhooks = config.webhookIntervalMs > 0 ? startWebhookWorker(gh, config.webhookIntervalMs) : undefined;
   gh.logger.info({ url, publicUrl: config.publicUrl, database: gh.db.kind, kv: gh.kv.kind }, 'Gatehouse listening');
   return {
     gh,
@@ -68,6 +70,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     url,
     async stop() {
       clearInterval(timer);
+      await webhooks?.stop();
       await app.close();
       await gh.close();
       removeServerFile(config.dataDir);

@@ -24,7 +24,10 @@ export interface GatehouseProcess {
  * `backend: 'server'` (what BENCH_BACKEND=server selects in login/me/refresh) instead uses a fresh database on the
  * local PostgreSQL (dropped at stop) and the local Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379).
  */
-export async function startGatehouse(env: Record<string, string> = {}, opts: { backend?: Backend } = {}): Promise<GatehouseProcess> {
+export async function startGatehouse(
+  env: Record<string, string> = {},
+  opts: { backend?: Backend; /** Child script instead of bench/lib/serve.ts, e.g. bench/lib/serve-nolimit.ts. */ script?: string } = {},
+): Promise<GatehouseProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-bench-'));
   let child: Child;
   let pgDb: Awaited<ReturnType<typeof freshPostgres>> | undefined;
@@ -33,7 +36,7 @@ export async function startGatehouse(env: Record<string, string> = {}, opts: { b
       pgDb = await freshPostgres();
       env = { DATABASE_URL: pgDb.url, REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', ...env };
     }
-    child = await spawnChild(join(ROOT, 'bench/lib/serve.ts'), {
+    child = await spawnChild(join(ROOT, opts.script ?? 'bench/lib/serve.ts'), {
       nodeArgs: profileArgs(),
       env: {
         PORT: '0',

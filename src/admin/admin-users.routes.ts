@@ -10,6 +10,7 @@ import { toPublicUser, type UserStatus } from '../identity/user.model.ts';
 import { deleteUser, findUserById, listUsers, setUserRole, setUserStatus, updateProfile } from '../identity/user.queries.ts';
 import { insertUserChecked, preparePassword } from '../identity/user.service.ts';
 import { clearLoginThrottle } from '../protection/login-protection.ts';
+import { raiseAlert } from '../security/alerts.ts';
 import { ROLES, roleRank, type Role } from '../rbac/roles.ts';
 import { listUserSessions, revokeSessions, revokeUserSessions } from '../session/session.queries.ts';
 import { decodeCursor, encodeCursor, parseStorableDate } from '../shared/cursor.ts';
@@ -164,6 +165,9 @@ export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gateho
             risk: role === 'admin' ? 'high' : raised ? 'medium' : 'low',
             details: { from, to: role },
           });
+          if (role === 'admin') {
+            await raiseAlert(tx, { type: 'privilege_escalation', userId: user.id, details: { from, to: role, by: claims.sub } });
+          }
         }
         if (status && status !== user.status) {
           const from = user.status;

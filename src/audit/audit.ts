@@ -27,7 +27,13 @@ export type AuditAction =
   | 'keys.rotated'
   | 'rate_limit.hit'
   | 'account.locked'
-  | 'user.unlocked';
+  | 'user.unlocked'
+  | 'security.alert_acknowledged'
+  | 'security.alert_resolved'
+  | 'security.webhook_updated'
+  | 'security.webhook_deleted'
+  | 'login.suspicious'
+  | 'login.blocked';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {

@@ -3,7 +3,9 @@ import { recordAudit, type AuditContext } from '../audit/audit.ts';
 import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
 import { commitLogin, findLoginUser } from './login.queries.ts';
-import { assertNotLocked, guardLogin, guardRegistration, onLoginFailure, onLoginSuccess } from '../protection/login-protection.ts';
+import { assertNotLocked, guardLogin, guardRegistration, onLoginFailure, onLoginSuccess, throttlePolicy } from '../protection/login-protection.ts';
+import { assessLoginRisk, currentSignals } from '../risk/login-risk.ts';
+import { enforceRiskPolicy } from '../risk/risk-policy.ts';
 import { AppError } from '../errors/app-error.ts';
 import { findUserById, recordLogin } from '../identity/user.queries.ts';
 import { insertUserChecked, preparePassword } from '../identity/user.service.ts';
@@ -14,6 +16,7 @@ import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import { issueAccessToken, type AccessClaims } from '../tokens/access-token.ts';
 import { denySessions, denyToken } from '../tokens/denylist.ts';
+import { raiseAlert } from '../security/alerts.ts';
 
 export interface TokenResponse {
   access_token: string;
@@ -98,7 +101,7 @@ export async function login(
   const settings = effectiveSettings(tenant);
   const email = normalizeEmail(input.email);
   const ids = await guardLogin(gh, tenant, email, ctx);
-  const user = await findLoginUser(gh.db, tenant.id, email);
+  const { user, signals: known } = await findLoginUser(gh.db, tenant.id, email);
   let verified = { ok: false, rehash: false };
   if (user?.password_hash) verified = await gh.hasher.verify(user.password_hash, input.password);
   else await gh.hasher.verifyDummy(input.password);
@@ -122,16 +125,30 @@ export async function login(
     gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'blocked', method: 'password' });
     throw new AppError('ACCOUNT_DISABLED');
   }
+  const signals = currentSignals(client.ip, client.userAgent, user.timezone);
+  const recentFailures = await gh.throttle.failureCount(throttlePolicy(settings), ids[0]!);
+  const risk = assessLoginRisk(known, signals, { userAgent: client.userAgent, recentFailures });
+  await enforceRiskPolicy(gh, tenant, user, risk, ctx);
   const newHash = verified.rehash ? await gh.hasher.hash(input.password) : undefined;
   const s = await commitLogin(
     gh.db,
     tenant.id,
-    { userId: user.id, sessionId: randomUUID(), newHash, ...client, amr: ['pwd'], aal: 1, method: 'password' },
+    {
+      userId: user.id,
+      sessionId: randomUUID(),
+      newHash,
+      ...client,
+      amr: ['pwd'],
+      aal: 1,
+      method: 'password',
+      details: { risk_score: risk.score, risk_reasons: risk.reasons },
+      signals,
+    },
     settings,
     ctx,
   );
   gh.users.invalidate(tenant.id, user.id);
-  await onLoginSuccess(gh, tenant, ids, user.id);
+  await onLoginSuccess(gh, tenant, ids, user.id, recentFailures);
   await afterCommit(gh, tenant, s.evicted);
   gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method: 'password' });
   gh.metrics.activeSessions.inc(1 - s.evicted.length);
@@ -156,6 +173,7 @@ export async function refresh(gh: Gatehouse, tenant: ResolvedTenant, presented: 
         risk: 'high',
         details: { session_id: r.session.id },
       });
+      await raiseAlert(tx, { type: 'refresh_token_reuse', userId: r.session.user_id, details: { session_id: r.session.id, ip: ctx.ip ?? null } });
       return r;
     }
     const user = await findUserById(tx, r.session.user_id);

@@ -6,6 +6,7 @@ import type { UserRow } from '../identity/user.model.ts';
 import { USER_COLUMNS } from '../identity/user.queries.ts';
 import { newRefreshToken, type SessionRow } from '../session/session.queries.ts';
 import { sha256 } from '../shared/crypto.ts';
+import type { CurrentSignals, KnownSignal } from '../risk/login-risk.ts';
 import type { TenantSettings } from '../tenancy/tenant.model.ts';
 
 /*
@@ -15,10 +16,20 @@ import type { TenantSettings } from '../tenancy/tenant.model.ts';
  * one implicit transaction).
  */
 
-/** The login lookup. */
-export async function findLoginUser(db: Database, tenantId: string, email: string): Promise<UserRow | undefined> {
-  const [r] = await tenantBatch(db, tenantId, `SELECT ${USER_COLUMNS} FROM users WHERE email = ${sql`${email}`}::text`);
-  return r!.rows[0] as UserRow | undefined;
+/** The login lookup: the user, and what their sign-ins usually look like (for the risk score). */
+export async function findLoginUser(
+  db: Database,
+  tenantId: string,
+  email: string,
+): Promise<{ user: UserRow | undefined; signals: KnownSignal[] }> {
+  const e = sql`${email}::text`;
+  const [u, s] = await tenantBatch(
+    db,
+    tenantId,
+    `SELECT ${USER_COLUMNS} FROM users WHERE email = ${e}`,
+    `SELECT kind, value, seen_count FROM login_signals WHERE user_id = (SELECT id FROM users WHERE email = ${e})`,
+  );
+  return { user: u!.rows[0] as UserRow | undefined, signals: s!.rows as unknown as KnownSignal[] };
 }
 
 export interface LoginCommit {
@@ -31,6 +42,10 @@ export interface LoginCommit {
   amr: string[];
   aal: number;
   method: string;
+  /** Merged into the login.succeeded audit details (risk score and reasons). */
+  details: Record<string, unknown>;
+  /** This sign-in's risk signals, counted into the user's history. */
+  signals: CurrentSignals;
 }
 
 /**
@@ -54,7 +69,12 @@ export async function commitLogin(
     sql`SELECT evicted FROM gatehouse_commit_login(${c.userId}::uuid, ${c.newHash ?? null}::text, ${c.sessionId}::uuid,
       ${c.ip}::text, ${c.userAgent?.slice(0, 512) ?? null}::text, ${c.amr}, ${c.aal}::smallint,
       ${settings.session_idle_ttl}::int, ${settings.session_absolute_ttl}::int, ${settings.max_sessions_per_user}::int,
-      ${sha256(refreshToken)}::text, ${settings.refresh_token_ttl}::int, ${ctx.requestId ?? null}::text, ${c.method}::text)`,
+      ${sha256(refreshToken)}::text, ${settings.refresh_token_ttl}::int, ${ctx.requestId ?? null}::text, ${c.method}::text,
+      ${c.details}::jsonb)`,
+    sql`INSERT INTO login_signals (user_id, kind, value)
+      VALUES (${c.userId}::uuid, 'device', ${c.signals.device}), (${c.userId}::uuid, 'network', ${c.signals.network}),
+        (${c.userId}::uuid, 'hour', ${c.signals.hour})
+      ON CONFLICT (tenant_id, user_id, kind, value) DO UPDATE SET seen_count = login_signals.seen_count + 1, last_seen = now()`,
   );
   const evicted = (r!.rows[0] as { evicted: string[] }).evicted;
   return { session: { id: c.sessionId, amr: c.amr, aal: c.aal }, refreshToken, evicted };

@@ -46,6 +46,7 @@ describe('loadConfig defaults', () => {
       hashConcurrency: undefined,
       hashQueue: 256,
       sessionCleanupSeconds: 300,
+      webhookIntervalMs: 2000,
     });
   });
 

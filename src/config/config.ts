@@ -31,6 +31,7 @@ const envSchema = z.object({
   GATEHOUSE_HASH_CONCURRENCY: int(1, 64).optional(),
   GATEHOUSE_HASH_QUEUE: int(1, 100_000).default(256),
   GATEHOUSE_SESSION_CLEANUP_SECONDS: int(0, 86_400).default(300),
+  GATEHOUSE_WEBHOOK_INTERVAL_MS: int(0, 3_600_000).default(2000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -54,6 +55,8 @@ export interface Config {
   hashConcurrency: number | undefined;
   hashQueue: number;
   sessionCleanupSeconds: number;
+  /** How often due alert webhooks are sent (0 = never). */
+  webhookIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -130,5 +133,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     hashConcurrency: e.GATEHOUSE_HASH_CONCURRENCY,
     hashQueue: e.GATEHOUSE_HASH_QUEUE,
     sessionCleanupSeconds: e.GATEHOUSE_SESSION_CLEANUP_SECONDS,
+    webhookIntervalMs: e.GATEHOUSE_WEBHOOK_INTERVAL_MS,
   };
 }

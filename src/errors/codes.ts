@@ -23,6 +23,7 @@ export const errorCodes = {
   SESSION_NOT_FOUND: { status: 404, category: 'session', message: 'Session not found.' },
   CSRF_FAILED: { status: 403, category: 'session', message: 'The CSRF token is missing or wrong.' },
   FORBIDDEN: { status: 403, category: 'authentication', message: 'You do not have permission to do this.' },
+  LOGIN_BLOCKED: { status: 403, category: 'authentication', message: 'This sign-in looks unusual and was blocked. Reset your password or contact support.' },
   ACCOUNT_LOCKED: { status: 403, category: 'authentication', message: 'Your account is temporarily locked. Try again later or reset your password.' },
   ACCOUNT_DISABLED: { status: 403, category: 'authentication', message: 'Account is temporarily disabled. Contact support.' },
   TENANT_NOT_FOUND: { status: 404, category: 'system', message: 'Tenant not found.' },

@@ -30,6 +30,7 @@ const ptBR: Partial<Record<string, string>> = {
   CSRF_FAILED: 'O token CSRF está ausente ou incorreto.',
   FORBIDDEN: 'Você não tem permissão para fazer isso.',
   ACCOUNT_DISABLED: 'A conta está temporariamente desativada. Fale com o suporte.',
+  LOGIN_BLOCKED: 'Este acesso parece incomum e foi bloqueado. Redefina sua senha ou fale com o suporte.',
   ACCOUNT_LOCKED: 'Sua conta está temporariamente bloqueada. Tente mais tarde ou redefina sua senha.',
   TENANT_NOT_FOUND: 'Organização não encontrada.',
   TENANT_MISMATCH: 'O token pertence a outra organização.',

@@ -40,6 +40,8 @@ const settingsSchema = {
     password_block_common: { type: 'boolean' },
     password_block_personal_info: { type: 'boolean' },
     password_history: { type: 'integer', minimum: 0, maximum: 24 },
+    risk_alert_threshold: { type: 'number', minimum: 0, maximum: 1 },
+    risk_block_threshold: { type: 'number', minimum: 0, maximum: 1, description: '0 = never block' },
   },
 } as const;
 

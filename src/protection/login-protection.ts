@@ -6,6 +6,10 @@ import type { UserRow } from '../identity/user.model.ts';
 import { effectiveSettings, type TenantSettings } from '../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import type { Identifier, ThrottlePolicy } from './login-throttle.ts';
+import { raiseAlert } from '../security/alerts.ts';
+
+/** Failed sign-ins for one account that raise a multiple_failures alert (when below the lockout threshold). */
+const MULTIPLE_FAILURES_AT = 5;
 
 export function throttlePolicy(s: TenantSettings): ThrottlePolicy {
   return { perEmail: s.login_max_failures_per_email, perIp: s.login_max_failures_per_ip, window: s.login_failure_window, delays: s.login_delays };
@@ -58,7 +62,15 @@ export async function onLoginFailure(gh: Gatehouse, tenant: ResolvedTenant, ids:
   if (imposed > 0) gh.metrics.rateLimitHits.inc({ tenant: tenant.slug, limit: 'login' });
   if (!user || s.lockout_threshold === 0 || user.status === 'locked') return;
   const n = await gh.throttle.accountFailure(`${tenant.id}:${user.id}`, s.lockout_window);
-  if (n < s.lockout_threshold) return;
+  if (n < s.lockout_threshold) {
+    // Raised once per run of failures, before any lockout: exactly at the fifth.
+    if (n === MULTIPLE_FAILURES_AT) {
+      await withTenantTx(gh.db, tenant.id, (tx) =>
+        raiseAlert(tx, { type: 'multiple_failures', userId: user.id, details: { failures: n, window_seconds: s.lockout_window, ip: ctx.ip ?? null } }),
+      );
+    }
+    return;
+  }
   await withTenantTx(gh.db, tenant.id, async (tx) => {
     await tx.query(
       `UPDATE users SET status = 'locked', locked_until = now() + make_interval(secs => $2::int), updated_at = now()
@@ -70,6 +82,11 @@ export async function onLoginFailure(gh: Gatehouse, tenant: ResolvedTenant, ids:
       subjectId: user.id,
       risk: 'high',
       details: { failures: n, window_seconds: s.lockout_window, duration_seconds: s.lockout_duration },
+    });
+    await raiseAlert(tx, {
+      type: 'account_locked',
+      userId: user.id,
+      details: { failures: n, window_seconds: s.lockout_window, duration_seconds: s.lockout_duration, ip: ctx.ip ?? null },
     });
   });
   await gh.throttle.resetAccount(`${tenant.id}:${user.id}`, s.lockout_window);
@@ -83,7 +100,13 @@ export function assertNotLocked(user: UserRow): void {
   if (wait > 0) throw new AppError('ACCOUNT_LOCKED', { messageKey: 'ACCOUNT_LOCKED.wait', params: { waitSeconds: wait }, headers: { 'retry-after': String(wait) } });
 }
 
-export async function onLoginSuccess(gh: Gatehouse, tenant: ResolvedTenant, ids: Identifier[], userId: string) {
+/**
+ * After a successful sign-in whose email had `recentFailures` in the current window: resets the email's delays and
+ * the account's lockout count. With none (the common case) there is nothing to reset, which saves the store three
+ * writes per login; failures older than the window then still count towards the day's lockout, which errs safe.
+ */
+export async function onLoginSuccess(gh: Gatehouse, tenant: ResolvedTenant, ids: Identifier[], userId: string, recentFailures: number) {
+  if (recentFailures === 0) return;
   const s = effectiveSettings(tenant);
   await Promise.all([gh.throttle.success(throttlePolicy(s), ids[0]!), gh.throttle.resetAccount(`${tenant.id}:${userId}`, s.lockout_window)]);
 }

@@ -70,6 +70,10 @@ export function createLoginThrottle(limiter: LimiterFactory) {
     async success(p: ThrottlePolicy, id: Identifier): Promise<void> {
       await Promise.all([failures(p).delete(id.key), trips().delete(id.key)]);
     },
+    /** Failures counted for an identifier in the current window (a risk signal). */
+    async failureCount(p: ThrottlePolicy, id: Identifier): Promise<number> {
+      return (await failures(p).get(id.key))?.consumedPoints ?? 0;
+    },
     async unblock(id: Identifier): Promise<void> {
       await blocks().delete(id.key);
     },

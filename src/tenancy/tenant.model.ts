@@ -39,6 +39,10 @@ export interface TenantSettings {
   password_block_personal_info: boolean;
   /** A new password may not be any of the last N (0 = no history). */
   password_history: number;
+  /** Login risk score (0..1) from which a sign-in is recorded as suspicious (seed conflict C20: 0.7). */
+  risk_alert_threshold: number;
+  /** Score from which a sign-in is refused (403 LOGIN_BLOCKED); 0 = never. Step-up instead arrives with MFA. */
+  risk_block_threshold: number;
 }
 
 export const DEFAULT_SETTINGS: TenantSettings = {
@@ -66,6 +70,8 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   password_block_common: true,
   password_block_personal_info: true,
   password_history: 5,
+  risk_alert_threshold: 0.7,
+  risk_block_threshold: 0,
 };
 
 export interface TenantLimits {

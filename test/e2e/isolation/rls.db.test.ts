@@ -10,6 +10,7 @@ import { createSealer } from '../../../src/keys/master-key.ts';
 import { insertSigningKey } from '../../../src/keys/signing-keys.ts';
 import { createSession, rotateRefreshToken } from '../../../src/session/session.queries.ts';
 import { DEFAULT_SETTINGS } from '../../../src/tenancy/tenant.model.ts';
+import { raiseAlert } from '../../../src/security/alerts.ts';
 import { backendName, openTestDatabase } from '../../helpers/test-app.ts';
 import { assertAuditAppendOnly, assertNoBypass, assertTenantIsolation, tenantTables } from './rls-checks.ts';
 
@@ -34,6 +35,12 @@ describe(`row-level security, database level (${backendName})`, () => {
         expect(rotated.kind).toBe('rotated');
         await recordAudit(tx, { actorType: 'user', actorId: user.id }, { action: 'login.succeeded', subjectId: user.id });
         await rememberHash(tx, user.id, `$argon2id$v=19$m=8192,t=1,p=1$old${n}`, 5);
+        if (n === 1) {
+          await tx.query(`INSERT INTO webhook_endpoints (url, secret_enc) VALUES ($1, $2)`, [`http://127.0.0.1:9/${slug}`, sealer.seal('whsec_test', `webhook:${id}`)]);
+        }
+        // With the endpoint in place, an alert also queues its webhook delivery.
+        await raiseAlert(tx, { type: 'multiple_failures', userId: user.id, details: { failures: 5 } });
+        await tx.query(`INSERT INTO login_signals (user_id, kind, value) VALUES ($1, 'hour', '09')`, [user.id]);
       }
     });
     return id;

@@ -48,6 +48,23 @@ describe(`tenant isolation end to end (${backendName})`, () => {
         payload: { current_password: STRONG_PASSWORD, new_password: 'a brand new passphrase 4 the club' },
       });
       expect(pw.statusCode, pw.body).toBe(204);
+      // An alert webhook, then five wrong passwords for the admin: security_alerts and webhook_deliveries rows.
+      const hook = await t.app.inject({
+        method: 'PUT',
+        url: `/t/${slug}/api/v1/admin/security/webhook`,
+        headers: { authorization: `Bearer ${admin.access}` },
+        payload: { url: `http://127.0.0.1:9/${slug}` },
+      });
+      expect(hook.statusCode, hook.body).toBe(200);
+      for (let i = 0; i < 5; i++) {
+        const bad = await t.app.inject({
+          method: 'POST',
+          url: `/t/${slug}/api/v1/auth/login`,
+          payload: { email: created.adminEmail, password: 'not the right password at all' },
+          remoteAddress: `192.0.2.${i + 1}`,
+        });
+        expect(bad.statusCode, bad.body).toBe(401);
+      }
       tenants[key] = { id: created.id, slug, admin, user };
     }
   });

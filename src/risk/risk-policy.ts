@@ -1,0 +1,33 @@
+import { recordAudit, type AuditContext } from '../audit/audit.ts';
+import type { Gatehouse } from '../context.ts';
+import { withTenantTx } from '../db/tenant-tx.ts';
+import { AppError } from '../errors/app-error.ts';
+import type { UserRow } from '../identity/user.model.ts';
+import { effectiveSettings } from '../tenancy/tenant.model.ts';
+import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
+import type { RiskAssessment } from './login-risk.ts';
+
+/**
+ * Applies the tenant's risk policy to a sign-in whose password was right: at or above the block threshold it is
+ * refused (and audited, committed); at or above the alert threshold it is recorded as suspicious. Below both,
+ * nothing is written here: the score still goes into the login.succeeded event.
+ */
+export async function enforceRiskPolicy(gh: Gatehouse, tenant: ResolvedTenant, user: UserRow, risk: RiskAssessment, ctx: AuditContext) {
+  const s = effectiveSettings(tenant);
+  const block = s.risk_block_threshold > 0 && risk.score >= s.risk_block_threshold;
+  if (!block && risk.score < s.risk_alert_threshold) return;
+  await withTenantTx(gh.db, tenant.id, (tx) =>
+    recordAudit(tx, ctx, {
+      action: block ? 'login.blocked' : 'login.suspicious',
+      actorId: user.id,
+      actorType: 'user',
+      subjectId: user.id,
+      risk: 'high',
+      details: { risk_score: risk.score, risk_score_100: Math.round(risk.score * 100), risk_reasons: risk.reasons },
+    }),
+  );
+  if (block) {
+    gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'blocked', method: 'password' });
+    throw new AppError('LOGIN_BLOCKED');
+  }
+}
