@@ -61,20 +61,14 @@ export async function commitLogin(
   ctx: AuditContext,
 ): Promise<{ session: Pick<SessionRow, 'id' | 'amr' | 'aal'>; refreshToken: string; evicted: string[] }> {
   const refreshToken = newRefreshToken();
-  const [, r] = await tenantBatch(
+  const [r] = await tenantBatch(
     db,
     tenantId,
-    // A lock that has run out ends with the first successful sign-in.
-    sql`SELECT gatehouse_clear_expired_lock(${c.userId}::uuid)`,
     sql`SELECT evicted FROM gatehouse_commit_login(${c.userId}::uuid, ${c.newHash ?? null}::text, ${c.sessionId}::uuid,
       ${c.ip}::text, ${c.userAgent?.slice(0, 512) ?? null}::text, ${c.amr}, ${c.aal}::smallint,
       ${settings.session_idle_ttl}::int, ${settings.session_absolute_ttl}::int, ${settings.max_sessions_per_user}::int,
       ${sha256(refreshToken)}::text, ${settings.refresh_token_ttl}::int, ${ctx.requestId ?? null}::text, ${c.method}::text,
-      ${c.details}::jsonb)`,
-    sql`INSERT INTO login_signals (user_id, kind, value)
-      VALUES (${c.userId}::uuid, 'device', ${c.signals.device}), (${c.userId}::uuid, 'network', ${c.signals.network}),
-        (${c.userId}::uuid, 'hour', ${c.signals.hour})
-      ON CONFLICT (tenant_id, user_id, kind, value) DO UPDATE SET seen_count = login_signals.seen_count + 1, last_seen = now()`,
+      ${c.details}::jsonb, ${c.signals.device}::text, ${c.signals.network}::text, ${c.signals.hour}::text)`,
   );
   const evicted = (r!.rows[0] as { evicted: string[] }).evicted;
   return { session: { id: c.sessionId, amr: c.amr, aal: c.aal }, refreshToken, evicted };

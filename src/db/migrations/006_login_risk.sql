@@ -18,12 +18,13 @@ CREATE POLICY tenant_isolation ON login_signals
   WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
 GRANT SELECT, INSERT, UPDATE, DELETE ON login_signals TO gatehouse_app;
 
--- The sign-in commit now also records the risk assessment in its login.succeeded event.
+-- The sign-in commit now also records the risk assessment in its login.succeeded event, counts the sign-in's
+-- signals, and clears an expired lock: still one statement per login.
 DROP FUNCTION gatehouse_commit_login(uuid, text, uuid, text, text, text[], smallint, int, int, int, text, int, text, text);
 CREATE FUNCTION gatehouse_commit_login(
   p_user uuid, p_new_hash text, p_session uuid, p_ip text, p_user_agent text, p_amr text[], p_aal smallint,
   p_idle_ttl int, p_absolute_ttl int, p_max_sessions int, p_refresh_hash text, p_refresh_ttl int,
-  p_request_id text, p_method text, p_details jsonb
+  p_request_id text, p_method text, p_details jsonb, p_device text, p_network text, p_hour text
 ) RETURNS TABLE (out_session uuid, out_created_at timestamptz, out_absolute_expires_at timestamptz, evicted uuid[])
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -34,8 +35,15 @@ DECLARE
 BEGIN
   -- Serialise this user's logins: the eviction below must see every other new session.
   PERFORM 1 FROM users WHERE id = p_user FOR NO KEY UPDATE;
-  UPDATE users SET last_login_at = now(), login_count = login_count + 1, password_hash = coalesce(p_new_hash, password_hash)
+  -- The stamp; a lock that has run out ends with this successful sign-in.
+  UPDATE users SET last_login_at = now(), login_count = login_count + 1, password_hash = coalesce(p_new_hash, password_hash),
+    status = CASE WHEN status = 'locked' AND locked_until <= now() THEN 'active' ELSE status END,
+    locked_until = CASE WHEN status = 'locked' AND locked_until <= now() THEN NULL ELSE locked_until END
   WHERE id = p_user;
+
+  INSERT INTO login_signals (user_id, kind, value)
+  VALUES (p_user, 'device', p_device), (p_user, 'network', p_network), (p_user, 'hour', p_hour)
+  ON CONFLICT (tenant_id, user_id, kind, value) DO UPDATE SET seen_count = login_signals.seen_count + 1, last_seen = now();
 
   WITH ev AS (
     UPDATE sessions SET revoked_at = now(), revoked_reason = 'evicted'
