@@ -49,7 +49,7 @@ export interface LoginCommit {
 }
 
 /**
- * Everything a successful sign-in writes (migration 002's gatehouse_commit_login): the user's login stamp (and
+ * Everything a successful sign-in writes (gatehouse_commit_login, migration 005): the user's login stamp (and
  * upgraded hash), eviction of the sessions beyond the per-user cap with their refresh tokens, the new session and
  * its first refresh token, and the audit events, all or nothing.
  */

@@ -1,10 +1,33 @@
--- The write side of a password (or any first-factor) sign-in as one function: PL/pgSQL keeps its statements'
--- plans for the life of the connection, so a login pays for planning once per connection instead of every time.
--- SECURITY INVOKER (the default): it runs as the app role, under the caller's tenant binding and RLS.
+-- Login risk signals: what each user's sign-ins usually look like (device, network, hour), kept as counts of
+-- SHA-256 digests so the table holds no user agent or address in clear.
+CREATE TABLE login_signals (
+  tenant_id uuid NOT NULL DEFAULT nullif(current_setting('app.tenant_id', true), '')::uuid,
+  user_id uuid NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('device', 'network', 'hour')),
+  value text NOT NULL,
+  seen_count integer NOT NULL DEFAULT 1,
+  first_seen timestamptz NOT NULL DEFAULT now(),
+  last_seen timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant_id, user_id, kind, value),
+  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
+);
+ALTER TABLE login_signals ENABLE ROW LEVEL SECURITY;
+ALTER TABLE login_signals FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON login_signals
+  USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
+  WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+GRANT SELECT, INSERT, UPDATE, DELETE ON login_signals TO gatehouse_app;
+
+-- The write side of a successful sign-in as one function: PL/pgSQL keeps its statements' plans for the life of the
+-- connection, so a login pays for planning once per connection instead of every time (on the embedded database each
+-- statement is main-thread work). It stamps the user (and clears a lock that has run out), evicts sessions beyond
+-- the cap, opens the session and its first refresh token, counts the sign-in's risk signals and writes the audit
+-- events, with the risk assessment in login.succeeded. SECURITY INVOKER (the default): it runs as the app role,
+-- under the caller's tenant binding and RLS.
 CREATE FUNCTION gatehouse_commit_login(
   p_user uuid, p_new_hash text, p_session uuid, p_ip text, p_user_agent text, p_amr text[], p_aal smallint,
   p_idle_ttl int, p_absolute_ttl int, p_max_sessions int, p_refresh_hash text, p_refresh_ttl int,
-  p_request_id text, p_method text
+  p_request_id text, p_method text, p_details jsonb, p_device text, p_network text, p_hour text
 ) RETURNS TABLE (out_session uuid, out_created_at timestamptz, out_absolute_expires_at timestamptz, evicted uuid[])
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -15,8 +38,15 @@ DECLARE
 BEGIN
   -- Serialise this user's logins: the eviction below must see every other new session.
   PERFORM 1 FROM users WHERE id = p_user FOR NO KEY UPDATE;
-  UPDATE users SET last_login_at = now(), login_count = login_count + 1, password_hash = coalesce(p_new_hash, password_hash)
+  -- The stamp; a lock that has run out ends with this successful sign-in.
+  UPDATE users SET last_login_at = now(), login_count = login_count + 1, password_hash = coalesce(p_new_hash, password_hash),
+    status = CASE WHEN status = 'locked' AND locked_until <= now() THEN 'active' ELSE status END,
+    locked_until = CASE WHEN status = 'locked' AND locked_until <= now() THEN NULL ELSE locked_until END
   WHERE id = p_user;
+
+  INSERT INTO login_signals (user_id, kind, value)
+  VALUES (p_user, 'device', p_device), (p_user, 'network', p_network), (p_user, 'hour', p_hour)
+  ON CONFLICT (tenant_id, user_id, kind, value) DO UPDATE SET seen_count = login_signals.seen_count + 1, last_seen = now();
 
   WITH ev AS (
     UPDATE sessions SET revoked_at = now(), revoked_reason = 'evicted'
@@ -42,7 +72,7 @@ BEGIN
 
   INSERT INTO audit_events (actor_type, actor_id, subject_id, action, ip, user_agent, request_id, details)
   VALUES ('user', p_user, p_user, 'login.succeeded', p_ip, p_user_agent, p_request_id,
-    jsonb_build_object('method', p_method, 'session_id', p_session));
+    jsonb_build_object('method', p_method, 'session_id', p_session) || coalesce(p_details, '{}'::jsonb));
   IF p_new_hash IS NOT NULL THEN
     INSERT INTO audit_events (actor_type, actor_id, subject_id, action, ip, user_agent, request_id)
     VALUES ('user', p_user, p_user, 'password.rehashed', p_ip, p_user_agent, p_request_id);
