@@ -17,6 +17,7 @@ import { jwksRoutes } from './keys/jwks.routes.ts';
 import { healthRoutes } from './ops/health.routes.ts';
 import { passwordCheckRoutes } from './passwords/password-check.routes.ts';
 import { platformRoutes } from './platform/platform.routes.ts';
+import { securityMetricsRoutes } from './security/security-metrics.routes.ts';
 import { securityRoutes } from './security/security.routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -56,6 +57,7 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
       await api.register(adminUserRoutes, { gh: opts.gh });
       await api.register(auditRoutes, { gh: opts.gh });
       await api.register(securityRoutes, { gh: opts.gh });
+      await api.register(securityMetricsRoutes, { gh: opts.gh });
     },
     { prefix: '/api/v1' },
   );
