@@ -4,7 +4,7 @@
  * server's throughput without it.
  *
  * Two Gatehouse children, identical but for the limiter: "with" is the normal server (bench/lib/serve.ts); "without"
- * is bench/lib/serve-nolimit.ts, the same server built with `gh.throttle` replaced by a no-op before the app is built.
+ * is the same server (bench/lib/serve.ts with BENCH_NO_LIMITER=1) started with a no-op login throttle.
  * Before measuring, each side is checked to be what it claims: 6 wrong passwords for one unknown email answer 429 on
  * "with" and never on "without".
  *
@@ -88,7 +88,7 @@ export async function run(): Promise<void> {
   const sides: { name: string; gh: GatehouseProcess }[] = [];
   try {
     sides.push({ name: 'with limiter', gh: await startGatehouse(env, { backend }) });
-    sides.push({ name: 'without', gh: await startGatehouse(env, { backend, script: 'bench/lib/serve-nolimit.ts' }) });
+    sides.push({ name: 'without', gh: await startGatehouse({ ...env, BENCH_NO_LIMITER: '1' }, { backend }) });
     const [withL, without] = sides as [(typeof sides)[0], (typeof sides)[0]];
     const emails = Array.from({ length: userCount }, (_, i) => `user${i}@limiter.bench`);
     const chainEmails = Array.from({ length: refreshS.connections }, (_, i) => `chain${i}@limiter.bench`);

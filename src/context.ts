@@ -42,6 +42,8 @@ export interface GatehouseOverrides {
   /** Keep the embedded database in memory (tests). */
   inMemory?: boolean;
   userCacheMs?: number;
+  /** Another login throttle (the limiter-overhead benchmark measures the server without one). */
+  throttle?: LoginThrottle;
 }
 
 export async function createGatehouse(config: Config, o: GatehouseOverrides = {}): Promise<Gatehouse> {
@@ -72,7 +74,7 @@ export async function createGatehouse(config: Config, o: GatehouseOverrides = {}
     keys: createKeyRingCache(db, sealer),
     tenants: createTenantDirectory(db, { publicUrl: config.publicUrl, baseDomain: config.baseDomain }),
     users: createUserCache(userCacheMs),
-    throttle: createLoginThrottle(createLimiterFactory(kv)),
+    throttle: o.throttle ?? createLoginThrottle(createLimiterFactory(kv)),
     metrics: createMetrics(),
     logger,
     async close() {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config/config.ts';
-import { createGatehouse, type Gatehouse } from './context.ts';
+import { createGatehouse, type Gatehouse, type GatehouseOverrides } from './context.ts';
 import { bootstrapPlatformCredential } from './platform/platform-credentials.ts';
 import { startWebhookWorker } from './security/webhook-worker.ts';
 import { ensureLocalCredential, removeServerFile, runningServer, writeServerFile } from './ops/local-credential.ts';
@@ -28,12 +28,16 @@ export interface RunningServer {
 }
 
 /** Starts Gatehouse: storage, migrations, first-start bootstrap, HTTP listener, background clean-up and alert webhooks. */
-export async function startServer(config: Config, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  out: (line: string) => void = (l) => process.stdout.write(l + '\n'),
+  overrides: GatehouseOverrides = {},
+): Promise<RunningServer> {
   if (!config.databaseUrl) {
     const other = runningServer(config.dataDir);
     if (other) throw new StartupError(`Another Gatehouse (pid ${other.pid}, ${other.url}) is using ${config.dataDir}`);
   }
-  const gh = await createGatehouse(config);
+  const gh = await createGatehouse(config, overrides);
   const bootstrap = await bootstrapPlatformCredential(gh.db);
   if (bootstrap) {
     // Printed once, straight to the terminal and never through the logger; only its hash is stored.

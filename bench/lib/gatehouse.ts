@@ -26,7 +26,7 @@ export interface GatehouseProcess {
  */
 export async function startGatehouse(
   env: Record<string, string> = {},
-  opts: { backend?: Backend; /** Child script instead of bench/lib/serve.ts, e.g. bench/lib/serve-nolimit.ts. */ script?: string } = {},
+  opts: { backend?: Backend } = {},
 ): Promise<GatehouseProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-bench-'));
   let child: Child;
@@ -36,7 +36,7 @@ export async function startGatehouse(
       pgDb = await freshPostgres();
       env = { DATABASE_URL: pgDb.url, REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', ...env };
     }
-    child = await spawnChild(join(ROOT, opts.script ?? 'bench/lib/serve.ts'), {
+    child = await spawnChild(join(ROOT, 'bench/lib/serve.ts'), {
       nodeArgs: profileArgs(),
       env: {
         PORT: '0',

@@ -6,11 +6,34 @@
 import { loadConfig } from '../../src/config/config.ts';
 import { withPlatformTx } from '../../src/db/tenant-tx.ts';
 import { createPlatformCredential } from '../../src/platform/platform-credentials.ts';
+import { createLoginThrottle, type LoginThrottle } from '../../src/protection/login-throttle.ts';
+import { createLimiterFactory } from '../../src/protection/limiter-factory.ts';
+import { createMemoryKv } from '../../src/kv/memory-kv.ts';
 import { startServer } from '../../src/server.ts';
 
+/**
+ * BENCH_NO_LIMITER=1: the login limiter swapped for a no-op, the "without" side of `limiter-overhead`. It keeps the
+ * real `identifiers` (a pure function) and answers every counter as if nothing were ever counted.
+ */
+function noopThrottle(): LoginThrottle {
+  const real = createLoginThrottle(createLimiterFactory(createMemoryKv()));
+  return {
+    identifiers: real.identifiers,
+    blockedFor: async () => 0,
+    failure: async () => 0,
+    success: async () => {},
+    failureCount: async () => 0,
+    unblock: async () => {},
+    accountFailure: async () => 0,
+    resetAccount: async () => {},
+    take: async () => ({ ok: true, retryAfter: 0 }),
+  };
+}
+
 const config = loadConfig();
+const noLimiter = process.env.BENCH_NO_LIMITER === '1';
 // The first-start bootstrap credential is printed through `out`; we make our own API credential instead.
-const server = await startServer(config, () => {});
+const server = await startServer(config, () => {}, noLimiter ? { throttle: noopThrottle() } : {});
 const { secret } = await withPlatformTx(server.gh.db, (tx) => createPlatformCredential(tx, 'bench', 'api'));
 
 let stopping = false;
