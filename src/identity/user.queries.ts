@@ -17,14 +17,6 @@ export async function findUserById(tx: TenantDb, id: string): Promise<UserRow | 
   return (await tx.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id])).rows[0];
 }
 
-export async function findUserByEmail(tx: TenantDb, email: string): Promise<UserRow | undefined> {
-  return (await tx.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE email = $1`, [email])).rows[0];
-}
-
-export async function countUsers(tx: TenantDb): Promise<number> {
-  return (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM users')).rows[0]!.n;
-}
-
 export interface NewUser {
   email: string;
   passwordHash: string | null;
