@@ -16,6 +16,7 @@ import { meRoutes } from './identity/me.routes.ts';
 import { jwksRoutes } from './keys/jwks.routes.ts';
 import { healthRoutes } from './ops/health.routes.ts';
 import { passwordCheckRoutes } from './passwords/password-check.routes.ts';
+import { apiRateLimit } from './protection/api-rate-limit.ts';
 import { platformRoutes } from './platform/platform.routes.ts';
 import { securityMetricsRoutes } from './security/security-metrics.routes.ts';
 import { securityRoutes } from './security/security.routes.ts';
@@ -51,6 +52,7 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
   await app.register(jwksRoutes, { gh: opts.gh });
   await app.register(
     async (api) => {
+      api.addHook('onRequest', apiRateLimit(opts.gh));
       await api.register(authRoutes, { gh: opts.gh });
       await api.register(passwordCheckRoutes, { gh: opts.gh });
       await api.register(meRoutes, { gh: opts.gh });

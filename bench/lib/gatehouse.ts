@@ -117,8 +117,20 @@ export interface TenantInfo {
   adminEmail: string;
 }
 
+/**
+ * A load test is one client hammering one tenant: its request budgets are raised as an operator would for one,
+ * not turned off, so every measured request still pays for its rate-limit check.
+ */
+const BENCH_RATE_LIMITS = {
+  auth: { points: 10_000_000, window: 60 },
+  api: { points: 10_000_000, window: 60 },
+  admin: { points: 10_000_000, window: 60 },
+};
+
 export async function createTenant(gh: GatehouseProcess, slug: string, extra: Record<string, unknown> = {}): Promise<TenantInfo> {
   const adminEmail = `admin@${slug}.bench`;
+  const settings = { rate_limits: BENCH_RATE_LIMITS, ...((extra.settings as Record<string, unknown> | undefined) ?? {}) };
+  extra = { ...extra, settings };
   const body = expect(
     await api<{ id: string; slug: string; issuer: string }>(gh.url, 'POST', '/api/v1/platform/tenants', {
       token: gh.platformToken,

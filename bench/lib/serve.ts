@@ -26,7 +26,7 @@ function noopThrottle(): LoginThrottle {
     unblock: async () => {},
     accountFailure: async () => 0,
     resetAccount: async () => {},
-    take: async () => ({ ok: true, retryAfter: 0 }),
+    take: async () => ({ ok: true, retryAfter: 0, count: 0 }),
   };
 }
 

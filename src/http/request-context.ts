@@ -45,6 +45,21 @@ async function tenantFromRequest(gh: Gatehouse, request: FastifyRequest): Promis
   return undefined;
 }
 
+/**
+ * The tenant whose rate limits apply, before any handler runs: the one the request names, else the one a Bearer
+ * token claims (unverified: it only picks whose budget is spent, and the key still holds the client IP). Undefined
+ * when there is none or it is not active; the handler then answers with its own error.
+ */
+export async function tenantForLimits(gh: Gatehouse, request: FastifyRequest): Promise<ResolvedTenant | undefined> {
+  let t = await tenantFromRequest(gh, request);
+  if (t === undefined) {
+    const h = request.headers.authorization;
+    const claimed = h?.startsWith('Bearer ') ? claimedTenantId(h.slice(7)) : undefined;
+    if (claimed) t = await gh.tenants.byId(claimed);
+  }
+  return t && t.status === 'active' ? t : undefined;
+}
+
 function assertUsable(t: ResolvedTenant): ResolvedTenant {
   if (t.status === 'suspended') throw new AppError('TENANT_SUSPENDED');
   if (t.status === 'canceled') throw new AppError('TENANT_CANCELED');

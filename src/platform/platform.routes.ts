@@ -10,7 +10,7 @@ import { insertUserChecked, preparePassword } from '../identity/user.service.ts'
 import { rotateSigningKey } from '../keys/signing-keys.ts';
 import { ROLES, type Role } from '../rbac/roles.ts';
 import { createTenant, deleteTenant, findTenant, listTenants, updateTenant, type CreateTenantInput, type UpdateTenantInput } from '../tenancy/tenant.service.ts';
-import { effectiveLimits, effectiveSettings, PLANS, TENANT_STATUSES, type TenantSettings } from '../tenancy/tenant.model.ts';
+import { effectiveLimits, effectiveSettings, PLANS, RATE_LIMIT_GROUPS, TENANT_STATUSES, type TenantSettings } from '../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import { authenticatePlatform, createPlatformCredential } from './platform-credentials.ts';
 
@@ -42,6 +42,25 @@ const settingsSchema = {
     password_history: { type: 'integer', minimum: 0, maximum: 24 },
     risk_alert_threshold: { type: 'number', minimum: 0, maximum: 1 },
     risk_block_threshold: { type: 'number', minimum: 0, maximum: 1, description: '0 = never block' },
+    rate_limits: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Request budgets per route group: auth (sign-in routes, per IP), api and admin (per user and IP)',
+      properties: Object.fromEntries(
+        RATE_LIMIT_GROUPS.map((g) => [
+          g,
+          {
+            type: 'object',
+            required: ['points', 'window'],
+            additionalProperties: false,
+            properties: {
+              points: { type: 'integer', minimum: 0, maximum: 10_000_000, description: '0 turns the limit off' },
+              window: { type: 'integer', minimum: 1, maximum: 86_400 },
+            },
+          },
+        ]),
+      ),
+    },
   },
 } as const;
 

@@ -85,9 +85,9 @@ export function createLoginThrottle(limiter: LimiterFactory) {
       await get('acct-fail', 1_000_000, window).delete(key);
     },
     /** A plain fixed-window budget (registrations per IP): false once `points` are spent. */
-    async take(prefix: string, key: string, points: number, window: number): Promise<{ ok: boolean; retryAfter: number }> {
-      const r = await get(prefix, 1_000_000, window).consume(key);
-      return { ok: r.consumedPoints <= points, retryAfter: Math.ceil(r.msBeforeNext / 1000) };
+    async take(prefix: string, key: string, points: number, window: number): Promise<{ ok: boolean; retryAfter: number; count: number }> {
+      const r = await get(prefix, 1_000_000_000, window).consume(key);
+      return { ok: r.consumedPoints <= points, retryAfter: Math.ceil(r.msBeforeNext / 1000), count: r.consumedPoints };
     },
   };
 }

@@ -43,7 +43,14 @@ export interface TenantSettings {
   risk_alert_threshold: number;
   /** Score from which a sign-in is refused (403 LOGIN_BLOCKED); 0 = never. Step-up instead arrives with MFA. */
   risk_block_threshold: number;
+  /** Request budgets per route group and client (seed conflict C3); a tenant may override any group. */
+  rate_limits: RateLimitTiers;
 }
+
+export const RATE_LIMIT_GROUPS = ['auth', 'api', 'admin'] as const;
+export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
+/** `points` requests per `window` seconds; 0 points turns the group's limit off. */
+export type RateLimitTiers = Record<RateLimitGroup, { points: number; window: number }>;
 
 export const DEFAULT_SETTINGS: TenantSettings = {
   access_token_ttl: 900,
@@ -72,6 +79,8 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   password_history: 5,
   risk_alert_threshold: 0.7,
   risk_block_threshold: 0,
+  // Seeds C2/C3: sign-in routes 10 per 15 min per IP; api 100 and admin 200 per minute per user and IP.
+  rate_limits: { auth: { points: 10, window: 900 }, api: { points: 100, window: 60 }, admin: { points: 200, window: 60 } },
 };
 
 export interface TenantLimits {
@@ -102,7 +111,10 @@ export interface Tenant {
 }
 
 export function effectiveSettings(t: Pick<Tenant, 'settings'>): TenantSettings {
-  return { ...DEFAULT_SETTINGS, ...t.settings };
+  const s = { ...DEFAULT_SETTINGS, ...t.settings };
+  // A tenant's override names only the groups it changes.
+  if (t.settings.rate_limits) s.rate_limits = { ...DEFAULT_SETTINGS.rate_limits, ...t.settings.rate_limits };
+  return s;
 }
 
 export function effectiveLimits(t: Pick<Tenant, 'plan' | 'limits'>): TenantLimits {

@@ -97,7 +97,12 @@ export async function buildTestApp(
  * registration budgets unless a test sets its own; the limits themselves are tested with their real defaults in
  * test/e2e/protection.
  */
-export const RELAXED_LIMITS = { login_max_failures_per_ip: 10_000, register_max_per_ip_per_hour: 10_000 };
+/** One test client drives a whole tenant from one IP: budgets no ordinary test reaches (rate-limit tests set their own). */
+export const RELAXED_LIMITS = {
+  login_max_failures_per_ip: 10_000,
+  register_max_per_ip_per_hour: 10_000,
+  rate_limits: { auth: { points: 100_000, window: 60 }, api: { points: 100_000, window: 60 }, admin: { points: 100_000, window: 60 } },
+};
 
 export const STRONG_PASSWORD = 'correct horse battery staple 42';
 
