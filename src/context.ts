@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Config } from './config/config.ts';
+import { ConfigError, type Config } from './config/config.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { createPgliteDatabase } from './db/pglite.ts';
@@ -16,6 +16,7 @@ import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createLimiterFactory } from './protection/limiter-factory.ts';
 import { createLoginThrottle, type LoginThrottle } from './protection/login-throttle.ts';
 import { createPasswordHasher, type PasswordHasher } from './passwords/password-hasher.ts';
+import { openGeoIp, type GeoLocator } from './risk/geoip.ts';
 import { createTenantDirectory, type TenantDirectory } from './tenancy/tenant-directory.ts';
 
 /** Everything a request handler needs, built once per process from the configuration. */
@@ -32,7 +33,18 @@ export interface Gatehouse {
   throttle: LoginThrottle;
   metrics: Metrics;
   logger: Logger;
+  /** Locates client addresses for the impossible-travel signal when GATEHOUSE_GEOIP_DB is set. */
+  geo: GeoLocator | null;
   close(): Promise<void>;
+}
+
+function openConfiguredGeoIp(path: string | undefined): GeoLocator | null {
+  if (!path) return null;
+  try {
+    return openGeoIp(path);
+  } catch (err) {
+    throw new ConfigError(`GATEHOUSE_GEOIP_DB: cannot open ${path} as a MaxMind database: ${(err as Error).message}`);
+  }
 }
 
 export interface GatehouseOverrides {
@@ -47,6 +59,7 @@ export interface GatehouseOverrides {
 }
 
 export async function createGatehouse(config: Config, o: GatehouseOverrides = {}): Promise<Gatehouse> {
+  const geo = openConfiguredGeoIp(config.geoipDb);
   const logger =
     o.logger ?? createLogger(config.logLevel);
   const db =
@@ -77,6 +90,7 @@ export async function createGatehouse(config: Config, o: GatehouseOverrides = {}
     throttle: o.throttle ?? createLoginThrottle(createLimiterFactory(kv)),
     metrics: createMetrics(),
     logger,
+    geo,
     async close() {
       await kv.close();
       await db.close();

@@ -125,7 +125,7 @@ export async function login(
     gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'blocked', method: 'password' });
     throw new AppError('ACCOUNT_DISABLED');
   }
-  const signals = currentSignals(client.ip, client.userAgent, user.timezone);
+  const signals = currentSignals(client.ip, client.userAgent, user.timezone, new Date(), gh.geo?.locate(client.ip) ?? null);
   const recentFailures = await gh.throttle.failureCount(throttlePolicy(settings), ids[0]!);
   const risk = assessLoginRisk(known, signals, { userAgent: client.userAgent, recentFailures });
   await enforceRiskPolicy(gh, tenant, user, risk, ctx);

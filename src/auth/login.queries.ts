@@ -27,7 +27,7 @@ export async function findLoginUser(
     db,
     tenantId,
     `SELECT ${USER_COLUMNS} FROM users WHERE email = ${e}`,
-    `SELECT kind, value, seen_count FROM login_signals WHERE user_id = (SELECT id FROM users WHERE email = ${e})`,
+    `SELECT kind, value, seen_count, last_seen FROM login_signals WHERE user_id = (SELECT id FROM users WHERE email = ${e})`,
   );
   return { user: u!.rows[0] as UserRow | undefined, signals: s!.rows as unknown as KnownSignal[] };
 }
@@ -61,6 +61,11 @@ export async function commitLogin(
   ctx: AuditContext,
 ): Promise<{ session: Pick<SessionRow, 'id' | 'amr' | 'aal'>; refreshToken: string; evicted: string[] }> {
   const refreshToken = newRefreshToken();
+  // Where the sign-in came from, only when a GeoIP database placed it (the impossible-travel signal's history).
+  const geo = c.signals.geo
+    ? [sql`INSERT INTO login_signals (user_id, kind, value) VALUES (${c.userId}::uuid, 'geo', ${c.signals.geo}::text)
+        ON CONFLICT (tenant_id, user_id, kind, value) DO UPDATE SET seen_count = login_signals.seen_count + 1, last_seen = now()`]
+    : [];
   const [r] = await tenantBatch(
     db,
     tenantId,
@@ -69,6 +74,7 @@ export async function commitLogin(
       ${settings.session_idle_ttl}::int, ${settings.session_absolute_ttl}::int, ${settings.max_sessions_per_user}::int,
       ${sha256(refreshToken)}::text, ${settings.refresh_token_ttl}::int, ${ctx.requestId ?? null}::text, ${c.method}::text,
       ${c.details}::jsonb, ${c.signals.device}::text, ${c.signals.network}::text, ${c.signals.hour}::text)`,
+    ...geo,
   );
   const evicted = (r!.rows[0] as { evicted: string[] }).evicted;
   return { session: { id: c.sessionId, amr: c.amr, aal: c.aal }, refreshToken, evicted };

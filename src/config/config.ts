@@ -32,6 +32,7 @@ const envSchema = z.object({
   GATEHOUSE_HASH_QUEUE: int(1, 100_000).default(256),
   GATEHOUSE_SESSION_CLEANUP_SECONDS: int(0, 86_400).default(300),
   GATEHOUSE_WEBHOOK_INTERVAL_MS: int(0, 3_600_000).default(2000),
+  GATEHOUSE_GEOIP_DB: z.string().min(1).optional(),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -57,6 +58,8 @@ export interface Config {
   sessionCleanupSeconds: number;
   /** How often due alert webhooks are sent (0 = never). */
   webhookIntervalMs: number;
+  /** A MaxMind-format city database (.mmdb) for the impossible-travel risk signal; none = signal off. */
+  geoipDb: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -134,5 +137,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     hashQueue: e.GATEHOUSE_HASH_QUEUE,
     sessionCleanupSeconds: e.GATEHOUSE_SESSION_CLEANUP_SECONDS,
     webhookIntervalMs: e.GATEHOUSE_WEBHOOK_INTERVAL_MS,
+    geoipDb: e.GATEHOUSE_GEOIP_DB ? resolve(e.GATEHOUSE_GEOIP_DB) : undefined,
   };
 }
