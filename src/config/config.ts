@@ -33,6 +33,7 @@ const envSchema = z.object({
   GATEHOUSE_SESSION_CLEANUP_SECONDS: int(0, 86_400).default(300),
   GATEHOUSE_WEBHOOK_INTERVAL_MS: int(0, 3_600_000).default(2000),
   GATEHOUSE_GEOIP_DB: z.string().min(1).optional(),
+  GATEHOUSE_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -60,6 +61,8 @@ export interface Config {
   webhookIntervalMs: number;
   /** A MaxMind-format city database (.mmdb) for the impossible-travel risk signal; none = signal off. */
   geoipDb: string | undefined;
+  /** Let tenant webhooks reach loopback and private addresses (a self-hosted receiver on the same network). */
+  webhookAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -138,5 +141,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionCleanupSeconds: e.GATEHOUSE_SESSION_CLEANUP_SECONDS,
     webhookIntervalMs: e.GATEHOUSE_WEBHOOK_INTERVAL_MS,
     geoipDb: e.GATEHOUSE_GEOIP_DB ? resolve(e.GATEHOUSE_GEOIP_DB) : undefined,
+    webhookAllowPrivate: e.GATEHOUSE_WEBHOOK_ALLOW_PRIVATE,
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { recordAudit } from '../audit/audit.ts';
 import type { Gatehouse } from '../context.ts';
 import { isUuid, withTenantTx, type TenantDb } from '../db/tenant-tx.ts';
+import { namesPrivateHost } from './egress.ts';
 import { AppError } from '../errors/app-error.ts';
 import { auditContext, authenticate, noContent } from '../http/request-context.ts';
 import { bearerSecurity, errorResponses, uuidField } from '../http/schemas.ts';
@@ -97,10 +98,11 @@ async function page<T extends { id: string }>(
 }
 
 /**
- * Only http(s). Private and loopback targets are accepted: a self-hosted receiver (and the tests, on 127.0.0.1)
- * must work; a deployment exposed to untrusted tenant admins should add an egress filter against private ranges.
+ * Only http(s), without credentials, and (unless GATEHOUSE_WEBHOOK_ALLOW_PRIVATE) not an address literal or
+ * `localhost` outside the public internet. A DNS name is checked again on every delivery, on the address dialled
+ * (src/security/egress.ts), so a name that resolves inside the network is refused there.
  */
-function webhookUrl(value: string): string {
+function webhookUrl(value: string, allowPrivate: boolean): string {
   let u: URL;
   try {
     u = new URL(value);
@@ -111,6 +113,12 @@ function webhookUrl(value: string): string {
     throw new AppError('VALIDATION_ERROR', {
       message: 'The request is invalid: url must be an http(s) URL without credentials',
       details: [{ field: 'url', message: 'must be an http(s) URL without credentials' }],
+    });
+  }
+  if (!allowPrivate && namesPrivateHost(u)) {
+    throw new AppError('VALIDATION_ERROR', {
+      message: 'The request is invalid: url must point to a public address',
+      details: [{ field: 'url', message: 'must point to a public address, not a loopback, private or reserved one' }],
     });
   }
   return u.toString();
@@ -220,7 +228,7 @@ export async function securityRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
     async (request) => {
       await authenticate(gh, request, 'tenant:manage');
       const tenant = request.tenant!;
-      const url = webhookUrl(request.body.url);
+      const url = webhookUrl(request.body.url, gh.config.webhookAllowPrivate);
       const secret = randomToken(32, 'whsec_');
       const sealed = gh.sealer.seal(secret, webhookSecretContext(tenant.id));
       await withTenantTx(gh.db, tenant.id, async (tx) => {

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Gatehouse } from '../context.ts';
 import { withPlatformTx, withTenantTx } from '../db/tenant-tx.ts';
+import { EgressBlockedError, postGuarded } from './egress.ts';
 
 export interface WebhookWorkerOptions {
   /** First retry delay; doubles with each failed attempt (default 5 s). */
@@ -118,9 +119,9 @@ async function deliverOne(gh: Gatehouse, d: Claimed, timeoutMs: number): Promise
   const body = JSON.stringify(d.payload);
   const timestamp = Math.floor(Date.now() / 1000);
   try {
-    const res = await fetch(endpoint.url, {
-      method: 'POST',
-      headers: {
+    const res = await postGuarded(
+      endpoint.url,
+      {
         'content-type': 'application/json',
         'user-agent': 'Gatehouse-Webhook/1',
         'x-gatehouse-event': 'security.alert',
@@ -128,15 +129,15 @@ async function deliverOne(gh: Gatehouse, d: Claimed, timeoutMs: number): Promise
         'x-gatehouse-signature': signWebhook(secret, body, timestamp),
       },
       body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    await res.body?.cancel().catch(() => undefined);
+      { timeoutMs, allowPrivate: gh.config.webhookAllowPrivate },
+    );
     if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, url: endpoint.url };
     return { ok: false, status: res.status, error: `HTTP ${res.status}`, url: endpoint.url };
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    const error = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : (e.cause?.code ?? e.message ?? 'request failed');
+    const e = err as Error & { code?: string };
+    // A private destination stays private: retrying cannot help, the endpoint must change.
+    if (e instanceof EgressBlockedError) return { ok: false, status: null, error: e.message, url: endpoint.url, final: true };
+    const error = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : (e.code ?? e.message ?? 'request failed');
     return { ok: false, status: null, error, url: endpoint.url };
   }
 }

@@ -85,7 +85,7 @@ describe(`security alerts and their webhook (${backendName})`, () => {
     t.app.inject({ method: 'PATCH', url: `/t/${slug}/api/v1/admin/users/${id}`, headers: bearer(admin[slug]!.token), payload: { role } });
 
   beforeAll(async () => {
-    t = await buildTestApp();
+    t = await buildTestApp({ GATEHOUSE_WEBHOOK_ALLOW_PRIVATE: 'true' });
     // Per-email delays are raised so five failures in a row are all counted (and none is refused early).
     await createTenant(t, 'alerts', { settings: { login_max_failures_per_email: 100 } });
     await createTenant(t, 'lockers', { settings: { lockout_threshold: 3, login_max_failures_per_email: 100 } });
