@@ -34,6 +34,7 @@ const envSchema = z.object({
   GATEHOUSE_WEBHOOK_INTERVAL_MS: int(0, 3_600_000).default(2000),
   GATEHOUSE_GEOIP_DB: z.string().min(1).optional(),
   GATEHOUSE_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  GATEHOUSE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -63,6 +64,8 @@ export interface Config {
   geoipDb: string | undefined;
   /** Let tenant webhooks reach loopback and private addresses (a self-hosted receiver on the same network). */
   webhookAllowPrivate: boolean;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -142,5 +145,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookIntervalMs: e.GATEHOUSE_WEBHOOK_INTERVAL_MS,
     geoipDb: e.GATEHOUSE_GEOIP_DB ? resolve(e.GATEHOUSE_GEOIP_DB) : undefined,
     webhookAllowPrivate: e.GATEHOUSE_WEBHOOK_ALLOW_PRIVATE,
+    metricsToken: e.GATEHOUSE_METRICS_TOKEN,
   };
 }

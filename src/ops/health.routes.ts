@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Gatehouse } from '../context.ts';
+import { AppError } from '../errors/app-error.ts';
 import { checkSigning } from '../keys/signing-keys.ts';
+import { constantTimeEqual } from '../shared/crypto.ts';
 
 async function timed<T>(fn: () => Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -41,7 +43,16 @@ export async function healthRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse
     return { status, checks, storage: { database: gh.db.kind, kv: gh.kv.kind } };
   });
 
-  app.get('/metrics', { schema: { ...hide, summary: 'Prometheus metrics' } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { ...hide, summary: 'Prometheus metrics' } }, async (request, reply) => {
+    // Per-tenant counters name tenants: with GATEHOUSE_METRICS_TOKEN set, only a scraper holding it reads them.
+    const required = gh.config.metricsToken;
+    if (required) {
+      const h = request.headers.authorization;
+      if (!h || !h.startsWith('Bearer ') || !constantTimeEqual(h.slice(7), required)) {
+        reply.header('www-authenticate', 'Bearer realm="metrics"');
+        throw new AppError('UNAUTHENTICATED');
+      }
+    }
     try {
       const r = await gh.db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM sessions WHERE revoked_at IS NULL AND idle_expires_at > now() AND absolute_expires_at > now()`,

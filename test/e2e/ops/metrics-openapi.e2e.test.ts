@@ -133,3 +133,23 @@ describe(`OpenAPI document and docs (${backendName})`, () => {
     expect(r.headers['content-type']).toMatch(/text\/html/);
   });
 });
+
+describe(`metrics behind GATEHOUSE_METRICS_TOKEN (${backendName})`, () => {
+  let t: TestApp;
+  const TOKEN = 'scrape-token-0123456789abcdef';
+  beforeAll(async () => {
+    t = await buildTestApp({ GATEHOUSE_METRICS_TOKEN: TOKEN });
+  });
+  afterAll(() => t.close());
+
+  it('refuses a scrape without the token or with another one, and serves the one holding it', async () => {
+    const none = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer realm="metrics"');
+    expect(none.json().error.code).toBe('UNAUTHENTICATED');
+    expect((await t.app.inject({ method: 'GET', url: '/metrics', headers: bearer(TOKEN.slice(0, -1) + 'X') })).statusCode).toBe(401);
+    const ok = await t.app.inject({ method: 'GET', url: '/metrics', headers: bearer(TOKEN) });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.body).toContain('rate_limit_hits_total');
+  });
+});
