@@ -43,6 +43,10 @@ export interface TenantSettings {
   risk_alert_threshold: number;
   /** Score from which a sign-in is refused (403 LOGIN_BLOCKED); 0 = never. Step-up instead arrives with MFA. */
   risk_block_threshold: number;
+  /** WebAuthn relying party id (a host name); null = the host of the tenant's issuer. */
+  webauthn_rp_id: string | null;
+  /** Origins passkey ceremonies may come from; empty = the origin of the tenant's issuer. */
+  webauthn_origins: string[];
 }
 
 export const DEFAULT_SETTINGS: TenantSettings = {
@@ -72,6 +76,8 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   password_history: 5,
   risk_alert_threshold: 0.7,
   risk_block_threshold: 0,
+  webauthn_rp_id: null,
+  webauthn_origins: [],
 };
 
 export interface TenantLimits {

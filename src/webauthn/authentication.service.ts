@@ -1,0 +1,260 @@
+import {
+  generateAuthenticationOptions,
+  verifyAuthenticationResponse,
+  type AuthenticationResponseJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+} from '@simplewebauthn/server';
+import { randomUUID } from 'node:crypto';
+import { recordAudit, type AuditContext } from '../audit/audit.ts';
+import { denyRevokedSessions, tokenResponse, type ClientInfo, type TokenResponse } from '../auth/auth.service.ts';
+import { commitLogin } from '../auth/login.queries.ts';
+import type { Gatehouse } from '../context.ts';
+import { withTenantTx } from '../db/tenant-tx.ts';
+import { AppError } from '../errors/app-error.ts';
+import { normalizeEmail, type UserRow } from '../identity/user.model.ts';
+import { findUserById } from '../identity/user.queries.ts';
+import { assertNotLocked, rateLimited } from '../protection/login-protection.ts';
+import { assessLoginRisk, currentSignals, type KnownSignal } from '../risk/login-risk.ts';
+import { enforceRiskPolicy } from '../risk/risk-policy.ts';
+import { raiseAlert } from '../security/alerts.ts';
+import { effectiveSettings } from '../tenancy/tenant.model.ts';
+import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
+import { saveCeremony, takeCeremony, type PendingCeremony } from './challenge-store.ts';
+import { decoyCredentials, decoyKey } from './decoy-credentials.ts';
+import { CEREMONY_TIMEOUT_MS } from './registration.service.ts';
+import { relyingPartyFor } from './relying-party.ts';
+import { findByCredentialId, findCredentialsByEmail, listUserCredentials, recordUse } from './webauthn.queries.ts';
+import { amrFor, CREDENTIAL_ID, type PasskeyAmr, type WebauthnCredentialRow } from './webauthn.model.ts';
+
+export interface AssertionOptions {
+  challenge_id: string;
+  options: PublicKeyCredentialRequestOptionsJSON;
+}
+
+/** Ceremonies started per client IP per minute: each holds a challenge in the store for 5 minutes. */
+const OPTIONS_PER_IP_PER_MINUTE = 300;
+
+async function guardOptions(gh: Gatehouse, tenant: ResolvedTenant, ctx: AuditContext) {
+  const r = await gh.throttle.take('webauthn-options-ip', `${tenant.id}:${ctx.ip ?? 'unknown'}`, OPTIONS_PER_IP_PER_MINUTE, 60);
+  if (!r.ok) {
+    gh.metrics.rateLimitHits.inc({ tenant: tenant.slug, limit: 'webauthn_options' });
+    throw rateLimited(r.retryAfter, OPTIONS_PER_IP_PER_MINUTE, 60, 'RATE_LIMITED.wait');
+  }
+}
+
+/**
+ * Options for a passwordless sign-in. Without an email: any discoverable credential of this RP (usernameless).
+ * With an email: that account's credentials as allowCredentials; an email without passkeys (unknown, or none
+ * registered) gets decoys shaped like real credentials, stable per email, from the same single lookup, so the
+ * answer does not tell whether the account exists.
+ */
+export async function passkeyLoginOptions(gh: Gatehouse, tenant: ResolvedTenant, email: string | undefined, ctx: AuditContext): Promise<AssertionOptions> {
+  await guardOptions(gh, tenant, ctx);
+  const rp = relyingPartyFor(tenant);
+  let allowCredentials: { id: string; transports: string[] }[] | undefined;
+  let userId: string | null = null;
+  if (email !== undefined) {
+    const e = normalizeEmail(email);
+    const found = await withTenantTx(gh.db, tenant.id, (tx) => findCredentialsByEmail(tx, e));
+    if (found.credentials.length) {
+      userId = found.userId;
+      allowCredentials = found.credentials.map((c) => ({ id: c.credential_id, transports: c.transports }));
+    } else {
+      allowCredentials = decoyCredentials(decoyKey(gh), tenant.id, e);
+    }
+  }
+  const options = await generateAuthenticationOptions({ rpID: rp.id, allowCredentials, timeout: CEREMONY_TIMEOUT_MS, userVerification: 'preferred' });
+  const challengeId = await saveCeremony(gh.kv, tenant.id, { purpose: 'login', challenge: options.challenge, userId, boundToEmail: email !== undefined });
+  return { challenge_id: challengeId, options };
+}
+
+/** Options for a passkey as the second factor of a known user (the MFA challenge); undefined when they have none. */
+export async function secondFactorOptions(gh: Gatehouse, tenant: ResolvedTenant, userId: string): Promise<AssertionOptions | undefined> {
+  const rp = relyingPartyFor(tenant);
+  const creds = await withTenantTx(gh.db, tenant.id, (tx) => listUserCredentials(tx, userId));
+  if (!creds.length) return undefined;
+  const options = await generateAuthenticationOptions({
+    rpID: rp.id,
+    allowCredentials: creds.map((c) => ({ id: c.credential_id, transports: c.transports })),
+    timeout: CEREMONY_TIMEOUT_MS,
+    // The password was the first factor: presence of the key is the second, a PIN is not needed.
+    userVerification: 'discouraged',
+  });
+  const challengeId = await saveCeremony(gh.kv, tenant.id, { purpose: 'second_factor', challenge: options.challenge, userId, boundToEmail: true });
+  return { challenge_id: challengeId, options };
+}
+
+export interface VerifiedPasskey {
+  /** RFC 8176 methods proven: ['hwk'] or ['swk'] (see amrFor). */
+  amr: PasskeyAmr[];
+  userVerified: boolean;
+  /** Gatehouse's id of the credential used (not the authenticator's credential id). */
+  credentialId: string;
+}
+
+/**
+ * Verifies an assertion as the SECOND factor of a user whose first factor already passed (the MFA challenge).
+ * The ceremony must come from secondFactorOptions for this user; the credential must be theirs. Failures are
+ * audited and answer WEBAUTHN_CHALLENGE_INVALID or WEBAUTHN_AUTHENTICATION_FAILED (401).
+ */
+export async function verifyAssertionForUser(
+  gh: Gatehouse,
+  tenant: ResolvedTenant,
+  userId: string,
+  challengeId: string,
+  response: AuthenticationResponseJSON,
+  ctx: AuditContext,
+): Promise<VerifiedPasskey> {
+  const pending = await takeCeremony(gh.kv, tenant.id, challengeId, 'second_factor', userId);
+  const credential = CREDENTIAL_ID.test(response.id) ? await withTenantTx(gh.db, tenant.id, (tx) => findByCredentialId(tx, response.id)) : undefined;
+  if (!credential || credential.user_id !== userId) throw await failure(gh, tenant, ctx, pending, userId, 'unknown_credential');
+  return checkAssertion(gh, tenant, pending, credential, response, ctx);
+}
+
+/**
+ * Passwordless sign-in: verifies the assertion, refuses disabled and locked accounts as the password login does,
+ * applies the tenant's risk policy and opens a session in the one sessions table (commitLogin) with
+ * amr [hwk|swk] and aal 2 when the authenticator verified the user (PIN, biometrics), else aal 1.
+ */
+export async function passkeyLogin(
+  gh: Gatehouse,
+  tenant: ResolvedTenant,
+  input: { challengeId: string; response: AuthenticationResponseJSON },
+  ctx: AuditContext,
+  client: ClientInfo,
+): Promise<TokenResponse> {
+  const settings = effectiveSettings(tenant);
+  const pending = await takeCeremony(gh.kv, tenant.id, input.challengeId, 'login');
+  const { response } = input;
+  const found = CREDENTIAL_ID.test(response.id)
+    ? await withTenantTx(gh.db, tenant.id, async (tx) => {
+        const credential = await findByCredentialId(tx, response.id);
+        const user = credential ? await findUserById(tx, credential.user_id) : undefined;
+        const known = user
+          ? (await tx.query<KnownSignal>(`SELECT kind, value, seen_count FROM login_signals WHERE user_id = $1`, [user.id])).rows
+          : [];
+        return credential && user ? { credential, user, known } : undefined;
+      })
+    : undefined;
+  if (!found) throw await failure(gh, tenant, ctx, pending, null, 'unknown_credential');
+  const { credential, user, known } = found;
+  if (pending.boundToEmail && pending.userId !== user.id) throw await failure(gh, tenant, ctx, pending, null, 'credential_not_allowed');
+  // A discoverable credential names its user; a usernameless sign-in must (WebAuthn §7.2 step 6).
+  const handle = response.response.userHandle;
+  if ((!pending.boundToEmail && !handle) || (handle && handle !== credential.user_handle)) {
+    throw await failure(gh, tenant, ctx, pending, user.id, 'user_handle_mismatch');
+  }
+  const verified = await checkAssertion(gh, tenant, pending, credential, response, ctx);
+
+  // Only someone who holds the passkey learns the account is locked or disabled.
+  assertNotLocked(user);
+  if (user.status === 'disabled') {
+    gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'blocked', method: 'webauthn' });
+    throw new AppError('ACCOUNT_DISABLED');
+  }
+  const signals = currentSignals(client.ip, client.userAgent, user.timezone);
+  const risk = assessLoginRisk(known, signals, { userAgent: client.userAgent, recentFailures: 0 });
+  await enforceRiskPolicy(gh, tenant, user, risk, ctx);
+  const s = await commitLogin(
+    gh.db,
+    tenant.id,
+    {
+      userId: user.id,
+      sessionId: randomUUID(),
+      newHash: undefined,
+      ...client,
+      amr: verified.amr,
+      aal: verified.userVerified ? 2 : 1,
+      method: 'webauthn',
+      details: { credential: credential.id, user_verified: verified.userVerified, risk_score: risk.score, risk_reasons: risk.reasons },
+      signals,
+    },
+    settings,
+    ctx,
+  );
+  gh.users.invalidate(tenant.id, user.id);
+  await denyRevokedSessions(gh, tenant, s.evicted);
+  gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method: 'webauthn' });
+  gh.metrics.activeSessions.inc(1 - s.evicted.length);
+  const fresh: UserRow = { ...user, status: 'active', locked_until: null, login_count: user.login_count + 1, last_login_at: new Date() };
+  return tokenResponse(gh, tenant, fresh, s.session, s.refreshToken);
+}
+
+/**
+ * The checks every assertion gets: signature, challenge, origin, RP ID and flags (the library), then the signature
+ * counter. The library's own counter check is bypassed (stored counter passed as 0) so that a counter that did not
+ * increase is caught here, only after the signature proved the authenticator holds the key: then it is a cloned
+ * authenticator (or a replayed response), refused with a committed audit event and security alert. A use is
+ * recorded with compare-and-set on the counter and its audit event, in one transaction.
+ */
+async function checkAssertion(
+  gh: Gatehouse,
+  tenant: ResolvedTenant,
+  pending: PendingCeremony,
+  credential: WebauthnCredentialRow,
+  response: AuthenticationResponseJSON,
+  ctx: AuditContext,
+): Promise<VerifiedPasskey> {
+  const rp = relyingPartyFor(tenant);
+  let info: Awaited<ReturnType<typeof verifyAuthenticationResponse>>['authenticationInfo'];
+  try {
+    const r = await verifyAuthenticationResponse({
+      response,
+      expectedChallenge: pending.challenge,
+      expectedOrigin: rp.origins,
+      expectedRPID: rp.id,
+      credential: { id: credential.credential_id, publicKey: new Uint8Array(Buffer.from(credential.public_key, 'base64url')), counter: 0, transports: credential.transports },
+      requireUserVerification: false,
+    });
+    if (!r.verified) throw new Error('assertion not verified');
+    info = r.authenticationInfo;
+  } catch (cause) {
+    throw await failure(gh, tenant, ctx, pending, credential.user_id, 'assertion_invalid', cause);
+  }
+  const stored = credential.counter;
+  const next = info.newCounter;
+  if ((next > 0 || stored > 0) && next <= stored) {
+    await withTenantTx(gh.db, tenant.id, async (tx) => {
+      const details = { credential: credential.id, name: credential.name, stored_counter: stored, presented_counter: next, ip: ctx.ip ?? null };
+      await recordAudit(tx, ctx, { action: 'webauthn.clone_suspected', subjectId: credential.user_id, risk: 'critical', details });
+      await raiseAlert(tx, { type: 'passkey_clone_warning', userId: credential.user_id, details });
+    });
+    throw await failure(gh, tenant, ctx, pending, credential.user_id, 'counter_not_increased');
+  }
+  const recorded = await withTenantTx(gh.db, tenant.id, async (tx) => {
+    if (!(await recordUse(tx, credential.id, stored, next, info.credentialBackedUp))) return false;
+    await recordAudit(tx, ctx, {
+      action: 'webauthn.used',
+      actorType: 'user',
+      actorId: credential.user_id,
+      subjectId: credential.user_id,
+      details: { credential: credential.id, purpose: pending.purpose, user_verified: info.userVerified, counter: next },
+    });
+    return true;
+  });
+  // Another assertion of this credential was recorded meanwhile: same standing as a counter that did not increase.
+  if (!recorded) throw await failure(gh, tenant, ctx, pending, credential.user_id, 'concurrent_use');
+  return { amr: [amrFor(credential.device_type)], userVerified: info.userVerified, credentialId: credential.id };
+}
+
+/** A refused assertion: audited (committed) as a failed sign-in, then answered with one code whatever the reason. */
+async function failure(
+  gh: Gatehouse,
+  tenant: ResolvedTenant,
+  ctx: AuditContext,
+  pending: PendingCeremony,
+  subjectId: string | null,
+  reason: string,
+  cause?: unknown,
+): Promise<AppError> {
+  await withTenantTx(gh.db, tenant.id, (tx) =>
+    recordAudit(tx, ctx, {
+      action: 'login.failed',
+      subjectId,
+      risk: reason === 'counter_not_increased' ? 'critical' : 'medium',
+      details: { method: 'webauthn', stage: pending.purpose === 'second_factor' ? 'second_factor' : 'passwordless', reason },
+    }),
+  );
+  gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'failure', method: 'webauthn' });
+  return new AppError('WEBAUTHN_AUTHENTICATION_FAILED', { cause });
+}
