@@ -9,7 +9,7 @@ import { auditContext, authenticate, noContent, requireTenant } from '../http/re
 import { bearerSecurity, errorResponses, tokenResponseSchema, uuidField } from '../http/schemas.ts';
 import { currentUser } from '../identity/me.routes.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
-import { passkeyLogin, passkeyLoginOptions } from './authentication.service.ts';
+import { passkeyLogin, passkeyLoginOptions } from './passkey-login.service.ts';
 import { requireRecentAuthentication } from './recent-auth.ts';
 import { registrationOptions, verifyRegistration } from './registration.service.ts';
 import { deleteCredential, listUserCredentials, renameCredential } from './webauthn.queries.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditContext } from '../../../src/audit/audit.ts';
 import type { ResolvedTenant } from '../../../src/tenancy/tenant-directory.ts';
-import { secondFactorOptions, verifyAssertionForUser } from '../../../src/webauthn/authentication.service.ts';
+import { secondFactorOptions, verifyAssertionForUser } from '../../../src/webauthn/index.ts';
 import { backendName, buildTestApp, createTenant, type TestApp } from '../../helpers/test-app.ts';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.ts';
 import { addPasskey, auditActions, loginOptions, signIn, signUp } from './passkeys.ts';
