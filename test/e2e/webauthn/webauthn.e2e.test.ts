@@ -113,6 +113,27 @@ describe(`passkeys through the HTTP API (${backendName})`, () => {
     }
   });
 
+  it('a browser can take the refresh token as an httpOnly cookie, as with the password login', async () => {
+    const nia = await signUp(t, slug, 'nia@keys.test');
+    const soft = new SoftAuthenticator({ origin: ORIGIN });
+    await addPasskey(t, slug, nia.access, soft);
+    const { challenge_id, options } = await loginOptions(t, slug);
+    const r = await verifyLogin(t, slug, { challenge_id, response: soft.get(options), token_delivery: 'cookie' });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json().refresh_token).toBeUndefined();
+    expect(r.json().csrf_token).toEqual(expect.any(String));
+    const refresh = r.cookies.find((c) => c.name === 'gh_refresh');
+    expect(refresh).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict', path: `/t/${slug}/api/v1/auth` });
+    const rf = await t.app.inject({
+      method: 'POST',
+      url: `${api(slug)}/auth/refresh`,
+      cookies: Object.fromEntries(r.cookies.map((c) => [c.name, c.value])),
+      headers: { 'x-csrf-token': r.json().csrf_token },
+    });
+    expect(rf.statusCode, rf.body).toBe(200);
+    expect(decodeJwt(rf.json().access_token)).toMatchObject({ sub: nia.id, amr: ['hwk'], aal: 2 });
+  });
+
   it('a usernameless assertion must carry the user handle of its credential', async () => {
     const dan = await signUp(t, slug, 'dan@keys.test');
     const soft = new SoftAuthenticator({ origin: ORIGIN });
