@@ -20,6 +20,7 @@ import { apiRateLimit } from './protection/api-rate-limit.ts';
 import { platformRoutes } from './platform/platform.routes.ts';
 import { securityMetricsRoutes } from './security/security-metrics.routes.ts';
 import { securityRoutes } from './security/security.routes.ts';
+import { webauthnRoutes } from './webauthn/webauthn.routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 // JSON escapes and URL encoding can carry text PostgreSQL cannot store: NUL and unpaired UTF-16 surrogates.
@@ -60,6 +61,7 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
       await api.register(auditRoutes, { gh: opts.gh });
       await api.register(securityRoutes, { gh: opts.gh });
       await api.register(securityMetricsRoutes, { gh: opts.gh });
+      await api.register(webauthnRoutes, { gh: opts.gh });
     },
     { prefix: '/api/v1' },
   );

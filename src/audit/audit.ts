@@ -33,7 +33,12 @@ export type AuditAction =
   | 'security.webhook_updated'
   | 'security.webhook_deleted'
   | 'login.suspicious'
-  | 'login.blocked';
+  | 'login.blocked'
+  | 'webauthn.registered'
+  | 'webauthn.renamed'
+  | 'webauthn.removed'
+  | 'webauthn.used'
+  | 'webauthn.clone_suspected';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {

@@ -41,6 +41,13 @@ export const errorCodes = {
   CANNOT_MODIFY_SELF: { status: 400, category: 'authentication', message: 'You cannot do this to your own account.' },
   RATE_LIMITED: { status: 429, category: 'rate_limiting', message: 'Too many requests. Please try again later.' },
   SERVER_BUSY: { status: 503, category: 'system', message: 'Service temporarily unavailable. Please try again later.' },
+  WEBAUTHN_CHALLENGE_INVALID: { status: 400, category: 'authentication', message: 'The passkey request expired or was already used. Please start again.' },
+  WEBAUTHN_VERIFICATION_FAILED: { status: 400, category: 'authentication', message: 'The passkey could not be registered.' },
+  WEBAUTHN_AUTHENTICATION_FAILED: { status: 401, category: 'authentication', message: 'The passkey could not be verified.' },
+  WEBAUTHN_CREDENTIAL_NOT_FOUND: { status: 404, category: 'authentication', message: 'Passkey not found.' },
+  WEBAUTHN_CREDENTIAL_EXISTS: { status: 409, category: 'authentication', message: 'This passkey is already registered.' },
+  WEBAUTHN_CREDENTIAL_LIMIT: { status: 409, category: 'authentication', message: 'You have registered the maximum number of passkeys.' },
+  REAUTHENTICATION_REQUIRED: { status: 403, category: 'session', message: 'Please sign in again to do this.' },
   INTERNAL_ERROR: { status: 500, category: 'system', message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; category: ErrorCategory; message: string }>;
 

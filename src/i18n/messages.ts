@@ -50,6 +50,13 @@ const ptBR: Partial<Record<string, string>> = {
   'RATE_LIMITED.wait': 'Aguarde {wait} antes de tentar novamente.',
   'ACCOUNT_LOCKED.wait': 'Sua conta está temporariamente bloqueada. Tente novamente em {wait} ou redefina sua senha.',
   SERVER_BUSY: 'Serviço temporariamente indisponível. Tente novamente mais tarde.',
+  WEBAUTHN_CHALLENGE_INVALID: 'A solicitação de chave de acesso expirou ou já foi usada. Comece de novo.',
+  WEBAUTHN_VERIFICATION_FAILED: 'Não foi possível registrar a chave de acesso.',
+  WEBAUTHN_AUTHENTICATION_FAILED: 'Não foi possível verificar a chave de acesso.',
+  WEBAUTHN_CREDENTIAL_NOT_FOUND: 'Chave de acesso não encontrada.',
+  WEBAUTHN_CREDENTIAL_EXISTS: 'Esta chave de acesso já está registrada.',
+  WEBAUTHN_CREDENTIAL_LIMIT: 'Você atingiu o número máximo de chaves de acesso.',
+  REAUTHENTICATION_REQUIRED: 'Entre novamente para fazer isso.',
   INTERNAL_ERROR: 'Algo deu errado do nosso lado.',
 };
 

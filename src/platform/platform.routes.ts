@@ -61,6 +61,19 @@ const settingsSchema = {
         ]),
       ),
     },
+    webauthn_rp_id: {
+      type: ['string', 'null'],
+      maxLength: 253,
+      pattern: '^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$',
+      description: 'Passkey relying party id (a host name, e.g. example.com); null = the host of the tenant issuer',
+    },
+    webauthn_origins: {
+      type: 'array',
+      maxItems: 20,
+      uniqueItems: true,
+      items: { type: 'string', maxLength: 300, pattern: '^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?$' },
+      description: 'Origins passkey ceremonies may come from; empty = the origin of the tenant issuer',
+    },
   },
 } as const;
 

@@ -45,6 +45,10 @@ export interface TenantSettings {
   risk_block_threshold: number;
   /** Request budgets per route group and client (seed conflict C3); a tenant may override any group. */
   rate_limits: RateLimitTiers;
+  /** WebAuthn relying party id (a host name); null = the host of the tenant's issuer. */
+  webauthn_rp_id: string | null;
+  /** Origins passkey ceremonies may come from; empty = the origin of the tenant's issuer. */
+  webauthn_origins: string[];
 }
 
 export const RATE_LIMIT_GROUPS = ['auth', 'api', 'admin'] as const;
@@ -81,6 +85,8 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   risk_block_threshold: 0,
   // Seeds C2/C3: sign-in routes 10 per 15 min per IP; api 100 and admin 200 per minute per user and IP.
   rate_limits: { auth: { points: 10, window: 900 }, api: { points: 100, window: 60 }, admin: { points: 200, window: 60 } },
+  webauthn_rp_id: null,
+  webauthn_origins: [],
 };
 
 export interface TenantLimits {

@@ -53,7 +53,7 @@ export interface TestApp {
 
 export async function buildTestApp(
   env: Record<string, string> = {},
-  opts: { userCacheMs?: number; kv?: KvStore; logger?: Logger } = {},
+  opts: { userCacheMs?: number; kv?: KvStore; logger?: Logger; routes?: (app: FastifyInstance) => void } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-test-'));
   const cleanups: (() => Promise<void> | void)[] = [() => rmSync(dataDir, { recursive: true, force: true })];
@@ -78,6 +78,8 @@ export async function buildTestApp(
   const kv = opts.kv ?? (TEST_REDIS ? createRedisKv(TEST_REDIS, { prefix: `ght:${randomBytes(4).toString('hex')}:` }) : undefined);
   const gh = await createGatehouse(config, { db, kv, inMemory: true, userCacheMs: opts.userCacheMs, logger: opts.logger });
   const app = await buildApp(gh);
+  // Routes a test adds before the app is sealed (the browser test's page).
+  opts.routes?.(app);
   await app.ready();
   const { secret } = await withPlatformTx(gh.db, (tx) => createPlatformCredential(tx, 'test', 'api'));
   return {

@@ -11,6 +11,7 @@ import { insertSigningKey } from '../../../src/keys/signing-keys.ts';
 import { createSession, rotateRefreshToken } from '../../../src/session/session.queries.ts';
 import { DEFAULT_SETTINGS } from '../../../src/tenancy/tenant.model.ts';
 import { raiseAlert } from '../../../src/security/alerts.ts';
+import { insertCredential } from '../../../src/webauthn/webauthn.queries.ts';
 import { backendName, openTestDatabase } from '../../helpers/test-app.ts';
 import { assertAuditAppendOnly, assertNoBypass, assertTenantIsolation, tenantTables } from './rls-checks.ts';
 
@@ -41,6 +42,18 @@ describe(`row-level security, database level (${backendName})`, () => {
         // With the endpoint in place, an alert also queues its webhook delivery.
         await raiseAlert(tx, { type: 'multiple_failures', userId: user.id, details: { failures: 5 } });
         await tx.query(`INSERT INTO login_signals (user_id, kind, value) VALUES ($1, 'hour', '09')`, [user.id]);
+        await insertCredential(tx, {
+          userId: user.id,
+          credentialId: randomBytes(32).toString('base64url'),
+          publicKey: randomBytes(77).toString('base64url'),
+          userHandle: randomBytes(16).toString('base64url'),
+          counter: 0,
+          transports: ['internal'],
+          name: `Passkey ${n}`,
+          aaguid: '00000000-0000-0000-0000-000000000000',
+          deviceType: 'multi_device',
+          backedUp: true,
+        });
       }
     });
     return id;

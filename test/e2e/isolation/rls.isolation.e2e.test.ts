@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, STRONG_PASSWORD, type TestApp } from '../../helpers/test-app.ts';
+import { SoftAuthenticator } from '../../helpers/soft-authenticator.ts';
 import { assertAuditAppendOnly, assertNoBypass, assertTenantIsolation, countsByTenant, tenantTables } from './rls-checks.ts';
 
 interface Member {
@@ -65,6 +66,16 @@ describe(`tenant isolation end to end (${backendName})`, () => {
         });
         expect(bad.statusCode, bad.body).toBe(401);
       }
+      // A passkey for the member: a webauthn_credentials row.
+      const options = await t.app.inject({ method: 'POST', url: `/t/${slug}/api/v1/me/mfa/webauthn/registration/options`, headers: bearer(user.access) });
+      expect(options.statusCode, options.body).toBe(200);
+      const passkey = await t.app.inject({
+        method: 'POST',
+        url: `/t/${slug}/api/v1/me/mfa/webauthn/registration/verify`,
+        headers: bearer(user.access),
+        payload: { response: new SoftAuthenticator({ origin: 'http://gatehouse.test' }).create(options.json().options) },
+      });
+      expect(passkey.statusCode, passkey.body).toBe(201);
       tenants[key] = { id: created.id, slug, admin, user };
     }
   });
