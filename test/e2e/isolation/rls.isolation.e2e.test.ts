@@ -26,7 +26,7 @@ describe(`tenant isolation end to end (${backendName})`, () => {
   }
 
   beforeAll(async () => {
-    t = await buildTestApp();
+    t = await buildTestApp({ GATEHOUSE_WEBHOOK_ALLOW_PRIVATE: 'true' });
     for (const [key, slug] of [
       ['a', 'iso-alpha'],
       ['b', 'iso-bravo'],
