@@ -33,7 +33,17 @@ export type AuditAction =
   | 'security.webhook_updated'
   | 'security.webhook_deleted'
   | 'login.suspicious'
-  | 'login.blocked';
+  | 'login.blocked'
+  | 'mfa.enrollment_started'
+  | 'mfa.enrolled'
+  | 'mfa.verified'
+  | 'mfa.failed'
+  | 'mfa.removed'
+  | 'mfa.reset'
+  | 'mfa.backup_code_used'
+  | 'mfa.backup_codes_regenerated'
+  | 'mfa.step_up'
+  | 'login.mfa_required';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {

@@ -6,6 +6,7 @@ import { bearerSecurity, emailField, errorResponses, passwordField, tokenRespons
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { login, logout, logoutAll, refresh, register, type TokenResponse } from './auth.service.ts';
 import { clearRefreshCookies, refreshTokenFromCookie, setRefreshCookies } from './refresh-cookie.ts';
+import { loginResponseSchema } from '../mfa/mfa.schemas.ts';
 
 const delivery = {
   token_delivery: {
@@ -55,19 +56,23 @@ export async function authRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }
     {
       schema: {
         tags: ['auth'],
-        summary: 'Sign in with email and password',
+        summary:
+          'Sign in with email and password. A user with MFA (or whom the tenant MFA policy makes enroll once the grace period is over) gets ' +
+          '{mfa_required, mfa_token, factors} and no tokens: finish with POST /auth/mfa/verify (or /auth/mfa/enroll/totp when ' +
+          'mfa_enrollment_required). During a grace period the token response carries mfa_enrollment_required and mfa_enrollment_deadline',
         body: {
           type: 'object',
           required: ['email', 'password'],
           additionalProperties: false,
           properties: { email: { type: 'string', minLength: 1, maxLength: 254 }, password: passwordField, ...delivery },
         },
-        response: { 200: tokenResponseSchema, ...errorResponses(401, 403, 404, 503) },
+        response: { 200: loginResponseSchema, ...errorResponses(401, 403, 404, 503) },
       },
     },
     async (request, reply) => {
       const tenant = await requireTenant(gh, request);
       const body = await login(gh, tenant, request.body, auditContext(request), client(request));
+      if ('mfa_token' in body) return body;
       return deliver(request, reply, body, request.body.token_delivery);
     },
   );

@@ -42,6 +42,12 @@ const settingsSchema = {
     password_history: { type: 'integer', minimum: 0, maximum: 24 },
     risk_alert_threshold: { type: 'number', minimum: 0, maximum: 1 },
     risk_block_threshold: { type: 'number', minimum: 0, maximum: 1, description: '0 = never block' },
+    mfa_policy: { type: 'string', enum: ['optional', 'required_for_admins', 'required'] },
+    mfa_grace_period: { type: 'integer', minimum: 0, maximum: 365 * 86_400, description: 'seconds; 0 = enroll before the first session' },
+    mfa_step_up_max_age: { type: 'integer', minimum: 60, maximum: 86_400 },
+    mfa_admin_step_up: { type: 'boolean' },
+    mfa_max_attempts: { type: 'integer', minimum: 1, maximum: 1000 },
+    mfa_attempt_window: { type: 'integer', minimum: 60, maximum: 86_400 },
   },
 } as const;
 

@@ -43,6 +43,17 @@ export interface TenantSettings {
   risk_alert_threshold: number;
   /** Score from which a sign-in is refused (403 LOGIN_BLOCKED); 0 = never. Step-up instead arrives with MFA. */
   risk_block_threshold: number;
+  /** Who must use MFA: nobody (`optional`), users with the admin role, or everyone. */
+  mfa_policy: 'optional' | 'required_for_admins' | 'required';
+  /** Seconds a user the policy applies to may still sign in without MFA, from the first sign-in that told them to enroll. */
+  mfa_grace_period: number;
+  /** How recent (seconds) a second-factor authentication must be for sensitive operations (step-up). */
+  mfa_step_up_max_age: number;
+  /** Admin mutations (users, roles, sessions, MFA resets) also need a recent second factor. */
+  mfa_admin_step_up: boolean;
+  /** Wrong MFA codes per user within `mfa_attempt_window` seconds before 429 RATE_LIMITED. */
+  mfa_max_attempts: number;
+  mfa_attempt_window: number;
 }
 
 export const DEFAULT_SETTINGS: TenantSettings = {
@@ -72,6 +83,12 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   password_history: 5,
   risk_alert_threshold: 0.7,
   risk_block_threshold: 0,
+  mfa_policy: 'optional',
+  mfa_grace_period: 7 * 86_400,
+  mfa_step_up_max_age: 900,
+  mfa_admin_step_up: false,
+  mfa_max_attempts: 10,
+  mfa_attempt_window: 600,
 };
 
 export interface TenantLimits {
