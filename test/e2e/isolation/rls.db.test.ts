@@ -41,6 +41,8 @@ describe(`row-level security, database level (${backendName})`, () => {
         // With the endpoint in place, an alert also queues its webhook delivery.
         await raiseAlert(tx, { type: 'multiple_failures', userId: user.id, details: { failures: 5 } });
         await tx.query(`INSERT INTO login_signals (user_id, kind, value) VALUES ($1, 'hour', '09')`, [user.id]);
+        await tx.query(`INSERT INTO mfa_factors (user_id, type, status, secret_enc) VALUES ($1, 'totp', 'active', $2)`, [user.id, sealer.seal('JBSWY3DPEHPK3PXP', `totp:${id}:${user.id}`)]);
+        await tx.query(`INSERT INTO mfa_backup_codes (user_id, code_hash) VALUES ($1, $2)`, [user.id, `hash-${n}`]);
       }
     });
     return id;
