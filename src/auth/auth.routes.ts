@@ -33,20 +33,23 @@ export async function authRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }
     {
       schema: {
         tags: ['auth'],
-        summary: 'Create an account (when the tenant allows open registration) and sign in',
+        summary:
+          'Create an account (when the tenant allows open registration) and sign in. When the tenant requires MFA with no grace ' +
+          'period, the answer is an enrollment-only {mfa_required, mfa_enrollment_required, mfa_token} instead of tokens',
         body: {
           type: 'object',
           required: ['email', 'password'],
           additionalProperties: false,
           properties: { email: emailField, password: passwordField, name: { type: 'string', minLength: 1, maxLength: 200 }, ...delivery },
         },
-        response: { 201: tokenResponseSchema, ...errorResponses(403, 404, 409, 503) },
+        response: { 201: loginResponseSchema, ...errorResponses(403, 404, 409, 503) },
       },
     },
     async (request, reply) => {
       const tenant = await requireTenant(gh, request);
       const { token_delivery, ...input } = request.body;
       const body = await register(gh, tenant, input, auditContext(request), client(request));
+      if ('mfa_token' in body) return reply.code(201).send(body);
       return reply.code(201).send(deliver(request, reply, body, token_delivery));
     },
   );

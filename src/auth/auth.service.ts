@@ -17,7 +17,7 @@ import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import { issueAccessToken, type AccessClaims } from '../tokens/access-token.ts';
 import { denySessions, denyToken } from '../tokens/denylist.ts';
 import { raiseAlert } from '../security/alerts.ts';
-import { mfaStepAfterPassword, type MfaChallengeResponse } from '../mfa/mfa-login.ts';
+import { mfaStepAfterPassword, registerThenEnroll, registrationMfaRule, startMfaGrace, type MfaChallengeResponse } from '../mfa/mfa-login.ts';
 
 export interface TokenResponse {
   access_token: string;
@@ -74,21 +74,27 @@ export async function register(
   input: { email: string; password: string; name?: string | undefined },
   ctx: AuditContext,
   client: ClientInfo,
-): Promise<TokenResponse> {
+): Promise<TokenResponse | MfaChallengeResponse> {
   const settings = effectiveSettings(tenant);
   if (settings.registration !== 'open') throw new AppError('REGISTRATION_CLOSED');
   await guardRegistration(gh, tenant, ctx);
   const passwordHash = await preparePassword(gh, tenant, input.password, input);
+  // Under a tenant MFA policy the grace period starts now; with none, the new account must enroll before any session.
+  const mfaRule = registrationMfaRule(settings);
+  if (mfaRule.kind === 'enroll') return registerThenEnroll(gh, tenant, { ...input, passwordHash }, ctx, client);
   const { user, session, refreshToken } = await withTenantTx(gh.db, tenant.id, async (tx) => {
     const user = await insertUserChecked(tx, tenant, { ...input, passwordHash }, { ctx, action: 'user.registered' });
     await recordLogin(tx, user.id);
+    if (mfaRule.kind === 'grace') await startMfaGrace(tx, user.id);
     const s = await createSession(tx, { userId: user.id, ...client, amr: ['pwd'], aal: 1 }, settings);
     await recordAudit(tx, ctx, { action: 'login.succeeded', actorId: user.id, actorType: 'user', subjectId: user.id, details: { method: 'password', session_id: s.session.id, registration: true } });
     return { user: { ...user, login_count: user.login_count + 1, last_login_at: new Date() }, ...s };
   });
   gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method: 'register' });
   gh.metrics.activeSessions.inc();
-  return tokenResponse(gh, tenant, user, session, refreshToken);
+  const response = await tokenResponse(gh, tenant, user, session, refreshToken);
+  if (mfaRule.kind === 'grace') Object.assign(response, { mfa_enrollment_required: true, mfa_enrollment_deadline: mfaRule.deadline.toISOString() });
+  return response;
 }
 
 /**

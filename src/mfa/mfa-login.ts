@@ -1,12 +1,14 @@
 import { recordAudit, type AuditContext } from '../audit/audit.ts';
+import type { ClientInfo } from '../auth/auth.service.ts';
 import type { Gatehouse } from '../context.ts';
-import { withTenantTx } from '../db/tenant-tx.ts';
+import { withTenantTx, type TenantDb } from '../db/tenant-tx.ts';
 import type { UserRow } from '../identity/user.model.ts';
-import type { CurrentSignals } from '../risk/login-risk.ts';
-import { effectiveSettings } from '../tenancy/tenant.model.ts';
+import { insertUserChecked } from '../identity/user.service.ts';
+import { currentSignals, type CurrentSignals } from '../risk/login-risk.ts';
+import { effectiveSettings, type TenantSettings } from '../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import { createMfaChallenge, ENROLL_CHALLENGE_TTL, LOGIN_CHALLENGE_TTL } from './mfa-challenge.ts';
-import { enrollmentOutcome } from './mfa-policy.ts';
+import { enrollmentOutcome, type EnrollmentOutcome } from './mfa-policy.ts';
 import { loginFactors, type LoginFactor, type LoginMfaState } from './mfa-state.ts';
 
 /** The answer to a correct password when a second step is needed: no tokens, no session. */
@@ -72,4 +74,52 @@ export async function mfaStepAfterPassword(
     kind: 'challenge',
     response: { mfa_required: true, ...challenge, factors: enroll ? [] : factors, ...(enroll ? { mfa_enrollment_required: true as const } : {}) },
   };
+}
+
+/** The policy for a self-registered account (role user, no factor yet): none, a grace period starting now, or enroll first. */
+export function registrationMfaRule(settings: TenantSettings): EnrollmentOutcome {
+  return enrollmentOutcome(settings, 'user', { factors: [], grace_started_at: null });
+}
+
+export async function startMfaGrace(tx: TenantDb, userId: string): Promise<void> {
+  await tx.query(`UPDATE users SET mfa_grace_started_at = now() WHERE id = $1 AND mfa_grace_started_at IS NULL`, [userId]);
+}
+
+/**
+ * Registration when the tenant requires MFA with no grace period: the account is created, but instead of a session
+ * the answer is an enrollment-only challenge, as a later sign-in would get.
+ */
+export async function registerThenEnroll(
+  gh: Gatehouse,
+  tenant: ResolvedTenant,
+  input: Parameters<typeof insertUserChecked>[2],
+  ctx: AuditContext,
+  client: ClientInfo,
+): Promise<MfaChallengeResponse> {
+  const user = await withTenantTx(gh.db, tenant.id, async (tx) => {
+    const user = await insertUserChecked(tx, tenant, input, { ctx, action: 'user.registered' });
+    await startMfaGrace(tx, user.id);
+    await recordAudit(tx, ctx, {
+      action: 'login.mfa_required',
+      actorType: 'user',
+      actorId: user.id,
+      subjectId: user.id,
+      details: { factors: [], enrollment_required: true, registration: true },
+    });
+    return user;
+  });
+  gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'mfa_required', method: 'register' });
+  const challenge = await createMfaChallenge(
+    gh,
+    {
+      tenantId: tenant.id,
+      userId: user.id,
+      purpose: 'enroll',
+      amr: ['pwd'],
+      details: { registration: true },
+      signals: currentSignals(client.ip, client.userAgent, user.timezone),
+    },
+    ENROLL_CHALLENGE_TTL,
+  );
+  return { mfa_required: true, ...challenge, factors: [], mfa_enrollment_required: true };
 }

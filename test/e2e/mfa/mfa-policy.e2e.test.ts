@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { auditEvents, claimsOf, createUser, patchTenant, signIn, tenantQuery } from '../../helpers/auth-flows.ts';
-import { backendName, buildTestApp, createTenant, expectError, login, type TestApp } from '../../helpers/test-app.ts';
+import { backendName, buildTestApp, createTenant, expectError, login, register, type TestApp } from '../../helpers/test-app.ts';
 import { advance, codeAt, freezeClock, mfa, verifyMfa } from './mfa-helpers.ts';
 
 const DAY = 86_400;
@@ -83,6 +83,28 @@ describe(`tenant MFA policy (${backendName})`, () => {
       expect(body).toMatchObject({ mfa_required: true, mfa_enrollment_required: true, factors: [] });
       advance(901);
       expectError(await t.app.inject({ method: 'POST', url: url.enroll, payload: { mfa_token: body.mfa_token } }), 401, 'MFA_TOKEN_EXPIRED');
+    } finally {
+      await patchTenant(t, slug, { settings: { mfa_grace_period: 7 * DAY } });
+    }
+  });
+
+  it('registration: a grace period starts at once; with none, the new account gets an enrollment-only token, not a session', async () => {
+    const reg = await register(t, slug, 'new@mfa-policy.test');
+    expect(reg.statusCode, reg.body).toBe(201);
+    expect(reg.json()).toMatchObject({ access_token: expect.any(String), mfa_enrollment_required: true, mfa_enrollment_deadline: expect.any(String) });
+
+    await patchTenant(t, slug, { settings: { mfa_grace_period: 0 } });
+    try {
+      const strict = await register(t, slug, 'strict@mfa-policy.test');
+      expect(strict.statusCode, strict.body).toBe(201);
+      const body = strict.json();
+      expect(body).toEqual({ mfa_required: true, mfa_enrollment_required: true, mfa_token: expect.stringMatching(/^ghm_/), factors: [], expires_in: 900 });
+      const [u] = await tenantQuery<{ id: string }>(t, tenantId, `SELECT id FROM users WHERE email = 'strict@mfa-policy.test'`);
+      expect(await tenantQuery(t, tenantId, 'SELECT id FROM sessions WHERE user_id = $1', [u!.id])).toEqual([]);
+      const { secret } = (await t.app.inject({ method: 'POST', url: url.enroll, payload: { mfa_token: body.mfa_token } })).json();
+      const done = await t.app.inject({ method: 'POST', url: url.enrollVerify, payload: { mfa_token: body.mfa_token, code: codeAt(secret) } });
+      expect(done.statusCode, done.body).toBe(200);
+      expect(claimsOf(done.json().access_token)).toMatchObject({ sub: u!.id, aal: 2 });
     } finally {
       await patchTenant(t, slug, { settings: { mfa_grace_period: 7 * DAY } });
     }
