@@ -63,8 +63,9 @@ export async function commitLogin(
   ctx: AuditContext,
 ): Promise<{ session: Pick<SessionRow, 'id' | 'amr' | 'aal'>; refreshToken: string; evicted: string[] }> {
   const refreshToken = newRefreshToken();
-  // A sign-in that passed a second factor stamps the session's aal2 time (step-up recency, migration 007).
-  const aal2 = c.aal >= 2 ? [sql`UPDATE sessions SET aal2_at = now() WHERE id = ${c.sessionId}::uuid`] : [];
+  // A sign-in that passed a second factor stamps the session's aal2 time (step-up recency, migration 007), in
+  // application time like the guard that reads it.
+  const aal2 = c.aal >= 2 ? [sql`UPDATE sessions SET aal2_at = ${new Date()}::timestamptz WHERE id = ${c.sessionId}::uuid`] : [];
   const [r] = await tenantBatch(
     db,
     tenantId,

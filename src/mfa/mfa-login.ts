@@ -44,9 +44,7 @@ export async function mfaStepAfterPassword(
   if (state.factors.length === 0 && policy.kind === 'none') return { kind: 'session' };
   if (policy.kind === 'grace') {
     if (policy.startGrace) {
-      await withTenantTx(gh.db, tenant.id, (tx) =>
-        tx.query(`UPDATE users SET mfa_grace_started_at = now() WHERE id = $1 AND mfa_grace_started_at IS NULL`, [user.id]),
-      );
+      await withTenantTx(gh.db, tenant.id, (tx) => startMfaGrace(tx, user.id));
     }
     return { kind: 'session', enrollmentDeadline: policy.deadline };
   }
@@ -81,8 +79,9 @@ export function registrationMfaRule(settings: TenantSettings): EnrollmentOutcome
   return enrollmentOutcome(settings, 'user', { factors: [], grace_started_at: null });
 }
 
+/** Application time, like every MFA deadline: the deadline told to the user is the one later enforced. */
 export async function startMfaGrace(tx: TenantDb, userId: string): Promise<void> {
-  await tx.query(`UPDATE users SET mfa_grace_started_at = now() WHERE id = $1 AND mfa_grace_started_at IS NULL`, [userId]);
+  await tx.query(`UPDATE users SET mfa_grace_started_at = $2 WHERE id = $1 AND mfa_grace_started_at IS NULL`, [userId, new Date()]);
 }
 
 /**

@@ -23,10 +23,11 @@ export async function stepUp(gh: Gatehouse, tenant: ResolvedTenant, claims: Acce
   const { user, session } = await withTenantTx(gh.db, tenant.id, async (tx) => {
     const session = (
       await tx.query<Pick<SessionRow, 'id' | 'amr' | 'aal'>>(
-        `UPDATE sessions SET aal = greatest(aal, 2), aal2_at = now(), last_active_at = now(),
+        `UPDATE sessions SET aal = greatest(aal, 2), aal2_at = $4::timestamptz, last_active_at = now(),
            amr = CASE WHEN $3 = ANY (amr) THEN amr ELSE amr || $3::text END
          WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id, amr, aal`,
-        [claims.sid, claims.sub, factor.amr],
+        // Application time: the step-up guard compares it with the application's clock.
+        [claims.sid, claims.sub, factor.amr, new Date()],
       )
     ).rows[0];
     if (!session) throw new AppError('TOKEN_REVOKED');
