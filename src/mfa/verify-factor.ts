@@ -26,10 +26,16 @@ export const usedTotpKey = (tenantId: string, userId: string, step: number) => `
 
 /**
  * Claims a TOTP time step for a user across nodes: the first caller wins, any later one (a replay, or a race with
- * the same code) loses. The database's monotonic step (recordTotpUse) is the second line.
+ * the same code) loses. The database's monotonic step (recordTotpUse, in the same transaction as the use) is the
+ * second line, and the only one while the key-value store is unreachable.
  */
 export async function claimTotpStep(gh: Gatehouse, tenantId: string, userId: string, step: number): Promise<boolean> {
-  return gh.kv.setIfAbsent(usedTotpKey(tenantId, userId, step), '1', USED_CODE_TTL);
+  try {
+    return await gh.kv.setIfAbsent(usedTotpKey(tenantId, userId, step), '1', USED_CODE_TTL);
+  } catch (err) {
+    gh.logger.warn({ err }, 'key-value store unavailable; TOTP replay protection rests on the database alone');
+    return true;
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ import { createUser, signIn, tenantQuery } from '../../helpers/auth-flows.ts';
 import { backendName, bearer, buildTestApp, createTenant, expectError, STRONG_PASSWORD, type TestApp } from '../../helpers/test-app.ts';
 import { usedTotpKey } from '../../../src/mfa/verify-factor.ts';
 import { TOTP } from 'otpauth';
+import { createMemoryKv } from '../../../src/kv/memory-kv.ts';
 import { advance, codeAt, enrollTotp, freezeClock, mfa, oathtool, passwordStep, verifyMfa } from './mfa-helpers.ts';
 
 /** A TOTP code is accepted once: not twice, not an older one after a newer one, not on another node. */
@@ -89,5 +90,27 @@ describe(`TOTP replay (${backendName})`, () => {
     const code = codeAt(u.secret);
     const results = await Promise.all([verifyMfa(t, slug, { mfa_token: a, code }), verifyMfa(t, slug, { mfa_token: b, code })]);
     expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401]);
+  });
+
+  it('with the key-value store unreachable, a code is still accepted once (the database keeps the last step)', async () => {
+    const kv = createMemoryKv();
+    const broken = { ...kv, setIfAbsent: async () => Promise.reject(new Error('connection refused')) };
+    const t2 = await buildTestApp({}, { kv: broken });
+    try {
+      await createTenant(t2, slug);
+      await createUser(t2, slug, 'eve@totp-replay.test');
+      const s = await signIn(t2, slug, 'eve@totp-replay.test');
+      freezeClock();
+      const u = await enrollTotp(t2, slug, s.access);
+      advance(30);
+      const code = codeAt(u.secret);
+      const token = await passwordStep(t2, slug, 'eve@totp-replay.test', STRONG_PASSWORD);
+      expect((await verifyMfa(t2, slug, { mfa_token: token, code })).statusCode).toBe(200);
+      const again = await passwordStep(t2, slug, 'eve@totp-replay.test', STRONG_PASSWORD);
+      expectError(await verifyMfa(t2, slug, { mfa_token: again, code }), 401, 'MFA_CODE_INVALID');
+    } finally {
+      vi.useRealTimers();
+      await t2.close();
+    }
   });
 });
