@@ -9,11 +9,39 @@ import { findUserById } from '../identity/user.queries.ts';
 import { roleRank } from '../rbac/roles.ts';
 import { raiseAlert } from '../security/alerts.ts';
 import { notifyUserOfMfaChange } from './mfa-notify.ts';
-import { deleteBackupCodes, removeFactors } from './mfa.queries.ts';
+import { deleteBackupCodes, listActiveFactors, remainingBackupCodes, removeFactors } from './mfa.queries.ts';
+import { factorSchema } from './mfa.schemas.ts';
 import { requireAdminStepUp } from './step-up.ts';
 
 /** Recovery by an admin: a user who lost every factor and every backup code. */
 export async function adminMfaRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
+  app.get<{ Params: { id: string } }>(
+    '/admin/users/:id/mfa',
+    {
+      schema: {
+        security: bearerSecurity,
+        tags: ['admin', 'mfa'],
+        summary: "A user's second factors and how many backup codes are left (never a secret)",
+        params: { type: 'object', properties: { id: uuidField } },
+        response: {
+          200: {
+            type: 'object',
+            properties: { mfa_enabled: { type: 'boolean' }, factors: { type: 'array', items: factorSchema }, backup_codes_remaining: { type: 'integer' } },
+          },
+          ...errorResponses(401, 403, 404),
+        },
+      },
+    },
+    async (request) => {
+      await authenticate(gh, request, 'users:read');
+      return withTenantTx(gh.db, request.tenant!.id, async (tx) => {
+        if (!(await findUserById(tx, request.params.id))) throw new AppError('USER_NOT_FOUND');
+        const factors = await listActiveFactors(tx, request.params.id);
+        return { mfa_enabled: factors.length > 0, factors, backup_codes_remaining: await remainingBackupCodes(tx, request.params.id) };
+      });
+    },
+  );
+
   app.delete<{ Params: { id: string } }>(
     '/admin/users/:id/mfa',
     {

@@ -29,8 +29,11 @@ describe(`MFA recovery (${backendName})`, () => {
     const s = await signIn(t, slug, 'lost@mfa-recovery.test');
     await enrollTotp(t, slug, s.access);
     await passwordStep(t, slug, 'lost@mfa-recovery.test', STRONG_PASSWORD);
+    const status = () => t.app.inject({ method: 'GET', url: `/t/${slug}/api/v1/admin/users/${id}/mfa`, headers: bearer(admin) });
+    expect((await status()).json()).toMatchObject({ mfa_enabled: true, factors: [{ type: 'totp' }], backup_codes_remaining: 10 });
 
     const res = await reset(id, admin);
+    expect((await status()).json()).toEqual({ mfa_enabled: false, factors: [], backup_codes_remaining: 0 });
     expect(res.statusCode, res.body).toBe(204);
     expect(await tenantQuery(t, tenantId, 'SELECT id FROM mfa_factors WHERE user_id = $1', [id])).toEqual([]);
     expect(await tenantQuery(t, tenantId, 'SELECT id FROM mfa_backup_codes WHERE user_id = $1', [id])).toEqual([]);
