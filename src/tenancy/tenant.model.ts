@@ -49,7 +49,7 @@ export interface TenantSettings {
   mfa_grace_period: number;
   /** How recent (seconds) a second-factor authentication must be for sensitive operations (step-up). */
   mfa_step_up_max_age: number;
-  /** Admin mutations (users, roles, sessions, MFA resets) also need a recent second factor. */
+  /** Admin mutations (users, roles, sessions, MFA resets, security alerts and webhook) also need a recent second factor. */
   mfa_admin_step_up: boolean;
   /** Wrong MFA codes per user within `mfa_attempt_window` seconds before 429 RATE_LIMITED. */
   mfa_max_attempts: number;

@@ -165,6 +165,11 @@ describe(`step-up and recent aal2 (${backendName})`, () => {
         403,
         'STEP_UP_REQUIRED',
       );
+      expectError(
+        await t.app.inject({ method: 'PUT', url: `/t/${slug}/api/v1/admin/security/webhook`, headers: bearer(admin.access), payload: { url: 'https://hooks.example.com/x' } }),
+        403,
+        'STEP_UP_REQUIRED',
+      );
       advance(30);
       expect((await post(url.stepUp, admin.access, { code: codeAt(u.secret) })).statusCode).toBe(200);
       expect((await patch(admin.access)).statusCode).toBe(200);
