@@ -21,6 +21,9 @@ import { platformRoutes } from './platform/platform.routes.ts';
 import { securityMetricsRoutes } from './security/security-metrics.routes.ts';
 import { securityRoutes } from './security/security.routes.ts';
 import { webauthnRoutes } from './webauthn/webauthn.routes.ts';
+import { adminMfaRoutes } from './mfa/admin-mfa.routes.ts';
+import { authMfaRoutes } from './mfa/auth-mfa.routes.ts';
+import { meMfaRoutes } from './mfa/me-mfa.routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 // JSON escapes and URL encoding can carry text PostgreSQL cannot store: NUL and unpaired UTF-16 surrogates.
@@ -62,6 +65,9 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
       await api.register(securityRoutes, { gh: opts.gh });
       await api.register(securityMetricsRoutes, { gh: opts.gh });
       await api.register(webauthnRoutes, { gh: opts.gh });
+      await api.register(authMfaRoutes, { gh: opts.gh });
+      await api.register(meMfaRoutes, { gh: opts.gh });
+      await api.register(adminMfaRoutes, { gh: opts.gh });
     },
     { prefix: '/api/v1' },
   );

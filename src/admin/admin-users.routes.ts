@@ -13,6 +13,7 @@ import { clearLoginThrottle } from '../protection/login-protection.ts';
 import { raiseAlert } from '../security/alerts.ts';
 import { ROLES, roleRank, type Role } from '../rbac/roles.ts';
 import { listUserSessions, revokeSessions, revokeUserSessions } from '../session/session.queries.ts';
+import { requireAdminStepUp } from '../mfa/step-up.ts';
 import { decodeCursor, encodeCursor, parseStorableDate } from '../shared/cursor.ts';
 
 const idParams = { type: 'object', properties: { id: uuidField } } as const;
@@ -92,6 +93,7 @@ export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gateho
     },
     async (request, reply) => {
       const claims = await authenticate(gh, request, 'users:manage');
+      await requireAdminStepUp(gh, request);
       const tenant = request.tenant!;
       const b = request.body;
       assertMayGrant(claims.role, b.role ?? 'user');
@@ -137,6 +139,7 @@ export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gateho
     },
     async (request) => {
       const claims = await authenticate(gh, request, 'users:manage');
+      await requireAdminStepUp(gh, request);
       const tenant = request.tenant!;
       const { status, role, ...profile } = request.body;
       if ((status || role) && request.params.id === claims.sub) throw new AppError('CANNOT_MODIFY_SELF');
@@ -190,6 +193,7 @@ export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gateho
     { schema: { ...secured, summary: 'Delete a user and their sessions', params: idParams, response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404) } } },
     async (request, reply) => {
       const claims = await authenticate(gh, request, 'users:manage');
+      await requireAdminStepUp(gh, request);
       const tenant = request.tenant!;
       if (request.params.id === claims.sub) throw new AppError('CANNOT_MODIFY_SELF');
       const revoked = await withTenantTx(gh.db, tenant.id, async (tx) => {
@@ -225,6 +229,7 @@ export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gateho
 
   const revokeHandler = async (request: FastifyRequest<{ Params: { id: string; sid?: string } }>) => {
     const claims = await authenticate(gh, request, 'sessions:manage');
+    await requireAdminStepUp(gh, request);
     const tenant = request.tenant!;
     const { id, sid } = request.params;
     const revoked = await withTenantTx(gh.db, tenant.id, async (tx) => {

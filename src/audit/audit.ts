@@ -38,7 +38,17 @@ export type AuditAction =
   | 'webauthn.renamed'
   | 'webauthn.removed'
   | 'webauthn.used'
-  | 'webauthn.clone_suspected';
+  | 'webauthn.clone_suspected'
+  | 'mfa.enrollment_started'
+  | 'mfa.enrolled'
+  | 'mfa.verified'
+  | 'mfa.failed'
+  | 'mfa.removed'
+  | 'mfa.reset'
+  | 'mfa.backup_code_used'
+  | 'mfa.backup_codes_regenerated'
+  | 'mfa.step_up'
+  | 'login.mfa_required';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {

@@ -6,6 +6,7 @@ import { bearerSecurity, emailField, errorResponses, passwordField, tokenRespons
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { login, logout, logoutAll, refresh, register, type TokenResponse } from './auth.service.ts';
 import { clearRefreshCookies, refreshTokenFromCookie, setRefreshCookies } from './refresh-cookie.ts';
+import { loginResponseSchema } from '../mfa/mfa.schemas.ts';
 
 const delivery = {
   token_delivery: {
@@ -32,20 +33,23 @@ export async function authRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }
     {
       schema: {
         tags: ['auth'],
-        summary: 'Create an account (when the tenant allows open registration) and sign in',
+        summary:
+          'Create an account (when the tenant allows open registration) and sign in. When the tenant requires MFA with no grace ' +
+          'period, the answer is an enrollment-only {mfa_required, mfa_enrollment_required, mfa_token} instead of tokens',
         body: {
           type: 'object',
           required: ['email', 'password'],
           additionalProperties: false,
           properties: { email: emailField, password: passwordField, name: { type: 'string', minLength: 1, maxLength: 200 }, ...delivery },
         },
-        response: { 201: tokenResponseSchema, ...errorResponses(403, 404, 409, 503) },
+        response: { 201: loginResponseSchema, ...errorResponses(403, 404, 409, 503) },
       },
     },
     async (request, reply) => {
       const tenant = await requireTenant(gh, request);
       const { token_delivery, ...input } = request.body;
       const body = await register(gh, tenant, input, auditContext(request), client(request));
+      if ('mfa_token' in body) return reply.code(201).send(body);
       return reply.code(201).send(deliver(request, reply, body, token_delivery));
     },
   );
@@ -55,19 +59,23 @@ export async function authRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }
     {
       schema: {
         tags: ['auth'],
-        summary: 'Sign in with email and password',
+        summary:
+          'Sign in with email and password. A user with MFA (or whom the tenant MFA policy makes enroll once the grace period is over) gets ' +
+          '{mfa_required, mfa_token, factors} and no tokens: finish with POST /auth/mfa/verify (or /auth/mfa/enroll/totp when ' +
+          'mfa_enrollment_required). During a grace period the token response carries mfa_enrollment_required and mfa_enrollment_deadline',
         body: {
           type: 'object',
           required: ['email', 'password'],
           additionalProperties: false,
           properties: { email: { type: 'string', minLength: 1, maxLength: 254 }, password: passwordField, ...delivery },
         },
-        response: { 200: tokenResponseSchema, ...errorResponses(401, 403, 404, 503) },
+        response: { 200: loginResponseSchema, ...errorResponses(401, 403, 404, 503) },
       },
     },
     async (request, reply) => {
       const tenant = await requireTenant(gh, request);
       const body = await login(gh, tenant, request.body, auditContext(request), client(request));
+      if ('mfa_token' in body) return body;
       return deliver(request, reply, body, request.body.token_delivery);
     },
   );

@@ -17,6 +17,7 @@ import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import { issueAccessToken, type AccessClaims } from '../tokens/access-token.ts';
 import { denySessions, denyToken } from '../tokens/denylist.ts';
 import { raiseAlert } from '../security/alerts.ts';
+import { mfaStepAfterPassword, registerThenEnroll, registrationMfaRule, startMfaGrace, type MfaChallengeResponse } from '../mfa/mfa-login.ts';
 
 export interface TokenResponse {
   access_token: string;
@@ -24,6 +25,9 @@ export interface TokenResponse {
   expires_in: number;
   refresh_token: string;
   user: PublicUser;
+  /** The tenant's MFA policy applies and the user has no factor yet: enroll before the deadline (grace period). */
+  mfa_enrollment_required?: true;
+  mfa_enrollment_deadline?: string;
 }
 
 export interface ClientInfo {
@@ -70,21 +74,27 @@ export async function register(
   input: { email: string; password: string; name?: string | undefined },
   ctx: AuditContext,
   client: ClientInfo,
-): Promise<TokenResponse> {
+): Promise<TokenResponse | MfaChallengeResponse> {
   const settings = effectiveSettings(tenant);
   if (settings.registration !== 'open') throw new AppError('REGISTRATION_CLOSED');
   await guardRegistration(gh, tenant, ctx);
   const passwordHash = await preparePassword(gh, tenant, input.password, input);
+  // Under a tenant MFA policy the grace period starts now; with none, the new account must enroll before any session.
+  const mfaRule = registrationMfaRule(settings);
+  if (mfaRule.kind === 'enroll') return registerThenEnroll(gh, tenant, { ...input, passwordHash }, ctx, client);
   const { user, session, refreshToken } = await withTenantTx(gh.db, tenant.id, async (tx) => {
     const user = await insertUserChecked(tx, tenant, { ...input, passwordHash }, { ctx, action: 'user.registered' });
     await recordLogin(tx, user.id);
+    if (mfaRule.kind === 'grace') await startMfaGrace(tx, user.id);
     const s = await createSession(tx, { userId: user.id, ...client, amr: ['pwd'], aal: 1 }, settings);
     await recordAudit(tx, ctx, { action: 'login.succeeded', actorId: user.id, actorType: 'user', subjectId: user.id, details: { method: 'password', session_id: s.session.id, registration: true } });
     return { user: { ...user, login_count: user.login_count + 1, last_login_at: new Date() }, ...s };
   });
   gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method: 'register' });
   gh.metrics.activeSessions.inc();
-  return tokenResponse(gh, tenant, user, session, refreshToken);
+  const response = await tokenResponse(gh, tenant, user, session, refreshToken);
+  if (mfaRule.kind === 'grace') Object.assign(response, { mfa_enrollment_required: true, mfa_enrollment_deadline: mfaRule.deadline.toISOString() });
+  return response;
 }
 
 /**
@@ -97,11 +107,11 @@ export async function login(
   input: { email: string; password: string },
   ctx: AuditContext,
   client: ClientInfo,
-): Promise<TokenResponse> {
+): Promise<TokenResponse | MfaChallengeResponse> {
   const settings = effectiveSettings(tenant);
   const email = normalizeEmail(input.email);
   const ids = await guardLogin(gh, tenant, email, ctx);
-  const { user, signals: known } = await findLoginUser(gh.db, tenant.id, email);
+  const { user, signals: known, mfa } = await findLoginUser(gh.db, tenant.id, email);
   let verified = { ok: false, rehash: false };
   if (user?.password_hash) verified = await gh.hasher.verify(user.password_hash, input.password);
   else await gh.hasher.verifyDummy(input.password);
@@ -130,6 +140,15 @@ export async function login(
   const risk = assessLoginRisk(known, signals, { userAgent: client.userAgent, recentFailures });
   await enforceRiskPolicy(gh, tenant, user, risk, ctx);
   const newHash = verified.rehash ? await gh.hasher.hash(input.password) : undefined;
+  // A user with a factor (or one the tenant's MFA policy makes enroll) gets a challenge instead of a session.
+  const riskDetails = { risk_score: risk.score, risk_reasons: risk.reasons };
+  const step = await mfaStepAfterPassword(gh, tenant, user, mfa, { details: riskDetails, signals, newHash }, ctx);
+  if (step.kind === 'challenge') {
+    gh.users.invalidate(tenant.id, user.id);
+    await onLoginSuccess(gh, tenant, ids, user.id, recentFailures);
+    gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'mfa_required', method: 'password' });
+    return step.response;
+  }
   const s = await commitLogin(
     gh.db,
     tenant.id,
@@ -154,7 +173,12 @@ export async function login(
   gh.metrics.activeSessions.inc(1 - s.evicted.length);
   // As committed: the stamp, and an expired lock cleared.
   const fresh: UserRow = { ...user, status: 'active', locked_until: null, login_count: user.login_count + 1, last_login_at: new Date() };
-  return tokenResponse(gh, tenant, fresh, s.session, s.refreshToken);
+  const response = await tokenResponse(gh, tenant, fresh, s.session, s.refreshToken);
+  if (step.enrollmentDeadline) {
+    response.mfa_enrollment_required = true;
+    response.mfa_enrollment_deadline = step.enrollmentDeadline.toISOString();
+  }
+  return response;
 }
 
 /** Rotates a refresh token. Reuse of a rotated one revokes the session (committed) and answers REFRESH_TOKEN_REUSED. */

@@ -4,6 +4,7 @@ import { sql } from '../db/sql.ts';
 import { tenantBatch } from '../db/tenant-tx.ts';
 import type { UserRow } from '../identity/user.model.ts';
 import { USER_COLUMNS } from '../identity/user.queries.ts';
+import { loginMfaStateSql, type LoginMfaState } from '../mfa/mfa-state.ts';
 import { newRefreshToken, type SessionRow } from '../session/session.queries.ts';
 import { sha256 } from '../shared/crypto.ts';
 import type { CurrentSignals, KnownSignal } from '../risk/login-risk.ts';
@@ -21,15 +22,16 @@ export async function findLoginUser(
   db: Database,
   tenantId: string,
   email: string,
-): Promise<{ user: UserRow | undefined; signals: KnownSignal[] }> {
+): Promise<{ user: UserRow | undefined; signals: KnownSignal[]; mfa: LoginMfaState }> {
   const e = sql`${email}::text`;
-  const [u, s] = await tenantBatch(
+  const [u, s, m] = await tenantBatch(
     db,
     tenantId,
     `SELECT ${USER_COLUMNS} FROM users WHERE email = ${e}`,
     `SELECT kind, value, seen_count, last_seen FROM login_signals WHERE user_id = (SELECT id FROM users WHERE email = ${e})`,
+    loginMfaStateSql(`(SELECT id FROM users WHERE email = ${e})`),
   );
-  return { user: u!.rows[0] as UserRow | undefined, signals: s!.rows as unknown as KnownSignal[] };
+  return { user: u!.rows[0] as UserRow | undefined, signals: s!.rows as unknown as KnownSignal[], mfa: m!.rows[0] as unknown as LoginMfaState };
 }
 
 export interface LoginCommit {
@@ -66,6 +68,9 @@ export async function commitLogin(
     ? [sql`INSERT INTO login_signals (user_id, kind, value) VALUES (${c.userId}::uuid, 'geo', ${c.signals.geo}::text)
         ON CONFLICT (tenant_id, user_id, kind, value) DO UPDATE SET seen_count = login_signals.seen_count + 1, last_seen = now()`]
     : [];
+  // A sign-in that passed a second factor stamps the session's aal2 time (step-up recency, migration 007), in
+  // application time like the guard that reads it.
+  const aal2 = c.aal >= 2 ? [sql`UPDATE sessions SET aal2_at = ${new Date()}::timestamptz WHERE id = ${c.sessionId}::uuid`] : [];
   const [r] = await tenantBatch(
     db,
     tenantId,
@@ -75,6 +80,7 @@ export async function commitLogin(
       ${sha256(refreshToken)}::text, ${settings.refresh_token_ttl}::int, ${ctx.requestId ?? null}::text, ${c.method}::text,
       ${c.details}::jsonb, ${c.signals.device}::text, ${c.signals.network}::text, ${c.signals.hour}::text)`,
     ...geo,
+    ...aal2,
   );
   const evicted = (r!.rows[0] as { evicted: string[] }).evicted;
   return { session: { id: c.sessionId, amr: c.amr, aal: c.aal }, refreshToken, evicted };

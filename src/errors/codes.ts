@@ -49,6 +49,14 @@ export const errorCodes = {
   WEBAUTHN_CREDENTIAL_LIMIT: { status: 409, category: 'authentication', message: 'You have registered the maximum number of passkeys.' },
   REAUTHENTICATION_REQUIRED: { status: 403, category: 'session', message: 'Please sign in again to do this.' },
   INTERNAL_ERROR: { status: 500, category: 'system', message: 'Something went wrong on our side.' },
+  MFA_CODE_INVALID: { status: 401, category: 'authentication', message: 'The verification code is incorrect or was already used.' },
+  MFA_TOKEN_INVALID: { status: 401, category: 'authentication', message: 'The sign-in attempt is invalid or was already completed. Please sign in again.' },
+  MFA_TOKEN_EXPIRED: { status: 401, category: 'authentication', message: 'The sign-in attempt has expired. Please sign in again.' },
+  MFA_REQUIRED: { status: 403, category: 'authentication', message: 'Set up two-factor authentication to do this.' },
+  STEP_UP_REQUIRED: { status: 403, category: 'authentication', message: 'Confirm it is you with your second factor to continue.' },
+  MFA_ALREADY_ENROLLED: { status: 409, category: 'authentication', message: 'An authenticator app is already set up. Remove it first.' },
+  MFA_ENROLLMENT_NOT_FOUND: { status: 404, category: 'authentication', message: 'No authenticator setup is in progress, or it has expired. Start again.' },
+  MFA_NOT_ENROLLED: { status: 404, category: 'authentication', message: 'No such second factor is set up.' },
 } as const satisfies Record<string, { status: number; category: ErrorCategory; message: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -58,6 +58,14 @@ const ptBR: Partial<Record<string, string>> = {
   WEBAUTHN_CREDENTIAL_LIMIT: 'Você atingiu o número máximo de chaves de acesso.',
   REAUTHENTICATION_REQUIRED: 'Entre novamente para fazer isso.',
   INTERNAL_ERROR: 'Algo deu errado do nosso lado.',
+  MFA_CODE_INVALID: 'O código de verificação está incorreto ou já foi usado.',
+  MFA_TOKEN_INVALID: 'A tentativa de acesso é inválida ou já foi concluída. Entre novamente.',
+  MFA_TOKEN_EXPIRED: 'A tentativa de acesso expirou. Entre novamente.',
+  MFA_REQUIRED: 'Configure a autenticação em dois fatores para fazer isso.',
+  STEP_UP_REQUIRED: 'Confirme que é você com o seu segundo fator para continuar.',
+  MFA_ALREADY_ENROLLED: 'Já existe um aplicativo autenticador configurado. Remova-o primeiro.',
+  MFA_ENROLLMENT_NOT_FOUND: 'Nenhuma configuração de autenticador em andamento, ou ela expirou. Comece de novo.',
+  MFA_NOT_ENROLLED: 'Esse segundo fator não está configurado.',
 };
 
 const units = {

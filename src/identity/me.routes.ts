@@ -9,6 +9,7 @@ import { bearerSecurity, errorResponses, passwordField, profileFields, publicUse
 import { isReused, recentHashes, rememberHash } from '../passwords/password-history.ts';
 import { evaluatePassword, policyError } from '../passwords/password-policy.ts';
 import { listUserSessions, revokeSessions, revokeUserSessions } from '../session/session.queries.ts';
+import { requireRecentAal2IfEnrolled } from '../mfa/step-up.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { toPublicUser, type ProfilePatch, type UserRow } from './user.model.ts';
 import { findUserById, readUser, setPasswordHash, updateProfile } from './user.queries.ts';
@@ -74,6 +75,8 @@ export async function meRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) 
     },
     async (request, reply) => {
       const claims = await authenticate(gh, request, 'profile:read');
+      // With MFA, a password change also needs a recent second factor (step-up).
+      await requireRecentAal2IfEnrolled(gh, request);
       const tenant = request.tenant!;
       const settings = effectiveSettings(tenant);
       const { user, previous } = await withTenantTx(gh.db, tenant.id, async (tx) => {

@@ -74,6 +74,12 @@ const settingsSchema = {
       items: { type: 'string', maxLength: 300, pattern: '^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?$' },
       description: 'Origins passkey ceremonies may come from; empty = the origin of the tenant issuer',
     },
+    mfa_policy: { type: 'string', enum: ['optional', 'required_for_admins', 'required'] },
+    mfa_grace_period: { type: 'integer', minimum: 0, maximum: 365 * 86_400, description: 'seconds; 0 = enroll before the first session' },
+    mfa_step_up_max_age: { type: 'integer', minimum: 60, maximum: 86_400 },
+    mfa_admin_step_up: { type: 'boolean' },
+    mfa_max_attempts: { type: 'integer', minimum: 1, maximum: 1000 },
+    mfa_attempt_window: { type: 'integer', minimum: 60, maximum: 86_400 },
   },
 } as const;
 

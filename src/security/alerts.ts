@@ -1,6 +1,14 @@
 import type { TenantDb } from '../db/tenant-tx.ts';
 
-export const ALERT_TYPES = ['multiple_failures', 'account_locked', 'refresh_token_reuse', 'suspicious_login', 'privilege_escalation', 'passkey_clone_warning'] as const;
+export const ALERT_TYPES = [
+  'multiple_failures',
+  'account_locked',
+  'refresh_token_reuse',
+  'suspicious_login',
+  'privilege_escalation',
+  'passkey_clone_warning',
+  'mfa_reset',
+] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 export const ALERT_SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
@@ -15,6 +23,7 @@ export const DEFAULT_SEVERITY: Record<AlertType, AlertSeverity> = {
   suspicious_login: 'high',
   privilege_escalation: 'high',
   passkey_clone_warning: 'high',
+  mfa_reset: 'high',
 };
 
 export interface AlertRow {

@@ -5,6 +5,7 @@ import { isUuid, withTenantTx, type TenantDb } from '../db/tenant-tx.ts';
 import { namesPrivateHost } from './egress.ts';
 import { AppError } from '../errors/app-error.ts';
 import { auditContext, authenticate, noContent } from '../http/request-context.ts';
+import { requireAdminStepUp } from '../mfa/step-up.ts';
 import { bearerSecurity, errorResponses, uuidField } from '../http/schemas.ts';
 import { decodeCursor, encodeCursor, parseStorableDate } from '../shared/cursor.ts';
 import { randomToken } from '../shared/crypto.ts';
@@ -172,6 +173,7 @@ export async function securityRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
     },
     async (request) => {
       const claims = await authenticate(gh, request, 'tenant:manage');
+      await requireAdminStepUp(gh, request);
       const { status } = request.body;
       return withTenantTx(gh.db, request.tenant!.id, async (tx) => {
         const current = (await tx.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM security_alerts WHERE id = $1 FOR UPDATE`, [request.params.id])).rows[0];
@@ -227,6 +229,7 @@ export async function securityRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
     },
     async (request) => {
       await authenticate(gh, request, 'tenant:manage');
+      await requireAdminStepUp(gh, request);
       const tenant = request.tenant!;
       const url = webhookUrl(request.body.url, gh.config.webhookAllowPrivate);
       const secret = randomToken(32, 'whsec_');
@@ -248,6 +251,7 @@ export async function securityRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
     { schema: { ...secured, summary: 'Remove the security-alert webhook', response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404) } } },
     async (request, reply) => {
       await authenticate(gh, request, 'tenant:manage');
+      await requireAdminStepUp(gh, request);
       await withTenantTx(gh.db, request.tenant!.id, async (tx) => {
         const r = await tx.query<{ url: string }>('DELETE FROM webhook_endpoints RETURNING url');
         if (r.rows.length === 0) throw new AppError('NOT_FOUND', { message: 'No security webhook is configured.' });

@@ -49,6 +49,17 @@ export interface TenantSettings {
   webauthn_rp_id: string | null;
   /** Origins passkey ceremonies may come from; empty = the origin of the tenant's issuer. */
   webauthn_origins: string[];
+  /** Who must use MFA: nobody (`optional`), users with the admin role, or everyone. */
+  mfa_policy: 'optional' | 'required_for_admins' | 'required';
+  /** Seconds a user the policy applies to may still sign in without MFA, from the first sign-in that told them to enroll. */
+  mfa_grace_period: number;
+  /** How recent (seconds) a second-factor authentication must be for sensitive operations (step-up). */
+  mfa_step_up_max_age: number;
+  /** Admin mutations (users, roles, sessions, MFA resets, security alerts and webhook) also need a recent second factor. */
+  mfa_admin_step_up: boolean;
+  /** Wrong MFA codes per user within `mfa_attempt_window` seconds before 429 RATE_LIMITED. */
+  mfa_max_attempts: number;
+  mfa_attempt_window: number;
 }
 
 export const RATE_LIMIT_GROUPS = ['auth', 'api', 'admin'] as const;
@@ -87,6 +98,12 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   rate_limits: { auth: { points: 10, window: 900 }, api: { points: 100, window: 60 }, admin: { points: 200, window: 60 } },
   webauthn_rp_id: null,
   webauthn_origins: [],
+  mfa_policy: 'optional',
+  mfa_grace_period: 7 * 86_400,
+  mfa_step_up_max_age: 900,
+  mfa_admin_step_up: false,
+  mfa_max_attempts: 10,
+  mfa_attempt_window: 600,
 };
 
 export interface TenantLimits {

@@ -11,6 +11,9 @@ import { currentUser } from '../identity/me.routes.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { passkeyLogin, passkeyLoginOptions } from './passkey-login.service.ts';
 import { requireRecentAuthentication } from './recent-auth.ts';
+import { requireRecentAal2, requireRecentAal2IfEnrolled } from '../mfa/step-up.ts';
+import { loadMfaState } from '../mfa/mfa-state.ts';
+import { deleteBackupCodes } from '../mfa/mfa.queries.ts';
 import { registrationOptions, verifyRegistration } from './registration.service.ts';
 import { deleteCredential, listUserCredentials, renameCredential } from './webauthn.queries.ts';
 import { toPublicCredential } from './webauthn.model.ts';
@@ -60,6 +63,7 @@ export async function webauthnRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
     async (request) => {
       const user = await currentUser(gh, request);
       await requireRecentAuthentication(gh, request.tenant!, request.auth!);
+      await requireRecentAal2IfEnrolled(gh, request);
       return { options: await registrationOptions(gh, request.tenant!, user) };
     },
   );
@@ -82,6 +86,7 @@ export async function webauthnRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
     async (request, reply) => {
       const user = await currentUser(gh, request);
       await requireRecentAuthentication(gh, request.tenant!, request.auth!);
+      await requireRecentAal2IfEnrolled(gh, request);
       const credential = await verifyRegistration(gh, request.tenant!, user, request.body, auditContext(request));
       return reply.code(201).send(credential);
     },
@@ -122,10 +127,13 @@ export async function webauthnRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
     },
     async (request, reply) => {
       const claims = await authenticate(gh, request, 'profile:read');
-      await requireRecentAuthentication(gh, request.tenant!, claims);
+      // Removing a working factor needs a recent second factor (issue 6), as removing the authenticator app does.
+      await requireRecentAal2(gh, request);
       await withTenantTx(gh.db, request.tenant!.id, async (tx) => {
         const r = await deleteCredential(tx, claims.sub, request.params.id);
         if (!r) throw new AppError('WEBAUTHN_CREDENTIAL_NOT_FOUND');
+        // With the last factor gone, backup codes would be a lone factor: they go too.
+        if ((await loadMfaState(tx, claims.sub)).factors.length === 0) await deleteBackupCodes(tx, claims.sub);
         await recordAudit(tx, auditContext(request), {
           action: 'webauthn.removed',
           subjectId: claims.sub,

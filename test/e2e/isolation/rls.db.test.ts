@@ -54,6 +54,8 @@ describe(`row-level security, database level (${backendName})`, () => {
           deviceType: 'multi_device',
           backedUp: true,
         });
+        await tx.query(`INSERT INTO mfa_factors (user_id, type, status, secret_enc) VALUES ($1, 'totp', 'active', $2)`, [user.id, sealer.seal('JBSWY3DPEHPK3PXP', `totp:${id}:${user.id}`)]);
+        await tx.query(`INSERT INTO mfa_backup_codes (user_id, code_hash) VALUES ($1, $2)`, [user.id, `hash-${n}`]);
       }
     });
     return id;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, STRONG_PASSWORD, type TestApp } from '../../helpers/test-app.ts';
+import { totpCode } from '../../../src/mfa/totp.ts';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.ts';
 import { assertAuditAppendOnly, assertNoBypass, assertTenantIsolation, countsByTenant, tenantTables } from './rls-checks.ts';
 
@@ -66,6 +67,16 @@ describe(`tenant isolation end to end (${backendName})`, () => {
         });
         expect(bad.statusCode, bad.body).toBe(401);
       }
+      // An authenticator app (and its backup codes) for the member: mfa_factors and mfa_backup_codes rows.
+      const totp = await t.app.inject({ method: 'POST', url: `/t/${slug}/api/v1/me/mfa/totp`, headers: { authorization: `Bearer ${user.access}` } });
+      expect(totp.statusCode, totp.body).toBe(200);
+      const confirmed = await t.app.inject({
+        method: 'POST',
+        url: `/t/${slug}/api/v1/me/mfa/totp/verify`,
+        headers: { authorization: `Bearer ${user.access}` },
+        payload: { code: totpCode(totp.json().secret) },
+      });
+      expect(confirmed.statusCode, confirmed.body).toBe(200);
       // A passkey for the member: a webauthn_credentials row.
       const options = await t.app.inject({ method: 'POST', url: `/t/${slug}/api/v1/me/mfa/webauthn/registration/options`, headers: bearer(user.access) });
       expect(options.statusCode, options.body).toBe(200);
