@@ -127,7 +127,10 @@ export async function webauthnRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
     },
     async (request, reply) => {
       const claims = await authenticate(gh, request, 'profile:read');
-      // Removing a working factor needs a recent second factor (issue 6), as removing the authenticator app does.
+      // Someone else's or a removed passkey is simply not found; removing a working factor needs a recent second
+      // factor (issue 6), as removing the authenticator app does.
+      const owned = await withTenantTx(gh.db, request.tenant!.id, (tx) => listUserCredentials(tx, claims.sub));
+      if (!owned.some((c) => c.id === request.params.id)) throw new AppError('WEBAUTHN_CREDENTIAL_NOT_FOUND');
       await requireRecentAal2(gh, request);
       await withTenantTx(gh.db, request.tenant!.id, async (tx) => {
         const r = await deleteCredential(tx, claims.sub, request.params.id);

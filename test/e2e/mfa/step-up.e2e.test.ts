@@ -137,6 +137,7 @@ describe(`step-up and recent aal2 (${backendName})`, () => {
     expect((await t.app.inject({ method: 'GET', url: url.me, headers: bearer(s.access) })).json()).toEqual({
       mfa_enabled: false,
       factors: [],
+      passkeys: 0,
       backup_codes_remaining: 0,
     });
     expect(await tenantQuery(t, tenantId, 'SELECT id FROM mfa_backup_codes WHERE user_id = $1', [id])).toEqual([]);

@@ -44,6 +44,7 @@ describe(`TOTP enrollment (${backendName})`, () => {
     expect((await t.app.inject({ method: 'GET', url: url.me, headers: bearer(u.access) })).json()).toEqual({
       mfa_enabled: false,
       factors: [],
+      passkeys: 0,
       backup_codes_remaining: 0,
     });
 

@@ -56,3 +56,20 @@ export async function auditActions(t: TestApp, slug: string, adminAccess: string
   expect(r.statusCode, r.body).toBe(200);
   return r.json().events as { action: string; subject_id: string | null; details: Record<string, unknown>; risk: string }[];
 }
+
+/**
+ * Raises the session to aal2 with a passkey already registered (POST /auth/step-up with {webauthn}): what adding a
+ * further factor or removing one needs once the user has MFA.
+ */
+export async function stepUpWithPasskey(t: TestApp, slug: string, access: string, soft: SoftAuthenticator) {
+  const o = await t.app.inject({ method: 'POST', url: `${api(slug)}/auth/step-up/webauthn/options`, headers: bearer(access) });
+  expect(o.statusCode, o.body).toBe(200);
+  const r = await t.app.inject({
+    method: 'POST',
+    url: `${api(slug)}/auth/step-up`,
+    headers: bearer(access),
+    payload: { webauthn: { challenge_id: o.json().challenge_id, response: soft.get(o.json().options) } },
+  });
+  expect(r.statusCode, r.body).toBe(200);
+  return r.json() as { access_token: string };
+}

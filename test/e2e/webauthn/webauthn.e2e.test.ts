@@ -13,6 +13,7 @@ import {
   registrationOptions,
   signIn,
   signUp,
+  stepUpWithPasskey,
   verifyLogin,
   verifyRegistration,
 } from './passkeys.ts';
@@ -49,7 +50,13 @@ describe(`passkeys through the HTTP API (${backendName})`, () => {
     expect(r.json()).toMatchObject({ name: 'Laptop', device_type: 'single_device', backed_up: false, transports: ['internal', 'hybrid'], last_used_at: null });
     expect(r.json()).not.toHaveProperty('public_key');
 
-    // A second authenticator: the first is excluded from the new options.
+    // A second authenticator (with MFA on, adding one needs a recent second factor): the first is excluded.
+    expectError(
+      await t.app.inject({ method: 'POST', url: `${api(slug)}/me/mfa/webauthn/registration/options`, headers: bearer(alice.access) }),
+      403,
+      'STEP_UP_REQUIRED',
+    );
+    await stepUpWithPasskey(t, slug, alice.access, soft);
     const again = await registrationOptions(t, slug, alice.access);
     expect(again.excludeCredentials).toEqual([{ id: soft.credentials[0]!.id.toString('base64url'), type: 'public-key', transports: ['internal', 'hybrid'] }]);
     const synced = new SoftAuthenticator({ origin: ORIGIN, backupEligible: true });
@@ -152,6 +159,8 @@ describe(`passkeys through the HTTP API (${backendName})`, () => {
     const options = await registrationOptions(t, slug, erin.access);
     const response = soft.create(options);
     expect((await verifyRegistration(t, slug, erin.access, { response })).statusCode).toBe(201);
+    // With that passkey erin has MFA: what follows needs a recent second factor first.
+    await stepUpWithPasskey(t, slug, erin.access, soft);
     expectError(await verifyRegistration(t, slug, erin.access, { response }), 400, 'WEBAUTHN_CHALLENGE_INVALID');
     // Registration: another user's challenge.
     const frank = await signUp(t, slug, 'frank@keys.test');
@@ -258,7 +267,7 @@ describe(`passkeys through the HTTP API (${backendName})`, () => {
     expectError(await passkeySignIn(t, slug, soft), 403, 'ACCOUNT_LOCKED');
   });
 
-  it('renames and removes a passkey; removal needs a sign-in within 15 minutes; a removed passkey no longer signs in', async () => {
+  it('renames and removes a passkey; removal needs a recent second factor, adding a recent sign-in; a removed passkey no longer signs in', async () => {
     const kim = await signUp(t, slug, 'kim@keys.test');
     const soft = new SoftAuthenticator({ origin: ORIGIN });
     const cred = await addPasskey(t, slug, kim.access, soft, 'Old name');
@@ -273,10 +282,10 @@ describe(`passkeys through the HTTP API (${backendName})`, () => {
     expectError(await t.app.inject({ method: 'PATCH', url, headers: bearer(lee.access), payload: { name: 'mine' } }), 404, 'WEBAUTHN_CREDENTIAL_NOT_FOUND');
     expectError(await t.app.inject({ method: 'DELETE', url, headers: bearer(lee.access) }), 404, 'WEBAUTHN_CREDENTIAL_NOT_FOUND');
 
-    // The session is 20 minutes old: removal (and adding) wants a fresh sign-in.
+    // The session is 20 minutes old and never passed a second factor: removal wants a step-up, adding a fresh sign-in.
     const sid = decodeJwt(kim.access).sid as string;
     await withTenantTx(t.gh.db, tenantId, (tx) => tx.query(`UPDATE sessions SET created_at = now() - interval '20 minutes' WHERE id = $1`, [sid]));
-    expectError(await t.app.inject({ method: 'DELETE', url, headers: bearer(kim.access) }), 403, 'REAUTHENTICATION_REQUIRED');
+    expectError(await t.app.inject({ method: 'DELETE', url, headers: bearer(kim.access) }), 403, 'STEP_UP_REQUIRED');
     expectError(
       await t.app.inject({ method: 'POST', url: `${api(slug)}/me/mfa/webauthn/registration/options`, headers: bearer(kim.access) }),
       403,
@@ -285,7 +294,7 @@ describe(`passkeys through the HTTP API (${backendName})`, () => {
     // A refresh does not make it recent; a new sign-in (here with the passkey itself) does.
     const refreshed = await t.app.inject({ method: 'POST', url: `${api(slug)}/auth/refresh`, payload: { refresh_token: kim.refresh } });
     expect(refreshed.statusCode, refreshed.body).toBe(200);
-    expectError(await t.app.inject({ method: 'DELETE', url, headers: bearer(refreshed.json().access_token) }), 403, 'REAUTHENTICATION_REQUIRED');
+    expectError(await t.app.inject({ method: 'DELETE', url, headers: bearer(refreshed.json().access_token) }), 403, 'STEP_UP_REQUIRED');
     const fresh = await passkeySignIn(t, slug, soft);
     expect(fresh.statusCode, fresh.body).toBe(200);
     const removed = await t.app.inject({ method: 'DELETE', url, headers: bearer(fresh.json().access_token) });

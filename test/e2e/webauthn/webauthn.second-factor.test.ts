@@ -1,10 +1,11 @@
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditContext } from '../../../src/audit/audit.ts';
 import type { ResolvedTenant } from '../../../src/tenancy/tenant-directory.ts';
 import { secondFactorOptions, verifyAssertionForUser } from '../../../src/webauthn/index.ts';
-import { backendName, buildTestApp, createTenant, type TestApp } from '../../helpers/test-app.ts';
+import { backendName, bearer, buildTestApp, createTenant, expectError, login, type TestApp } from '../../helpers/test-app.ts';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.ts';
-import { addPasskey, auditActions, loginOptions, signIn, signUp } from './passkeys.ts';
+import { addPasskey, api, auditActions, loginOptions, signIn, signUp, stepUpWithPasskey } from './passkeys.ts';
 
 const ORIGIN = 'http://gatehouse.test';
 const ctx: AuditContext = { actorType: 'anonymous', ip: '127.0.0.1', userAgent: 'vitest', requestId: 'second-factor-test' };
@@ -34,6 +35,7 @@ describe(`passkey as a second factor (${backendName})`, () => {
     const key = new SoftAuthenticator({ origin: ORIGIN, userVerified: false });
     const cred = await addPasskey(t, slug, u.access, key);
     const synced = new SoftAuthenticator({ origin: ORIGIN, backupEligible: true });
+    await stepUpWithPasskey(t, slug, u.access, key);
     await addPasskey(t, slug, u.access, synced);
 
     const o = (await secondFactorOptions(t.gh, tenant, u.id))!;
@@ -47,7 +49,8 @@ describe(`passkey as a second factor (${backendName})`, () => {
     const o2 = (await secondFactorOptions(t.gh, tenant, u.id))!;
     expect(await verifyAssertionForUser(t.gh, tenant, u.id, o2.challenge_id, synced.get(o2.options) as never, ctx)).toMatchObject({ amr: ['swk'] });
     const used = (await auditActions(t, slug, admin.access, 'webauthn.used')).filter((e) => e.subject_id === u.id);
-    expect(used.map((e) => e.details.purpose)).toEqual(['second_factor', 'second_factor']);
+    // The step-up before the second key was a second-factor use too.
+    expect(used.map((e) => e.details.purpose)).toEqual(['second_factor', 'second_factor', 'second_factor']);
   });
 
   it('a ceremony is bound to its user and purpose; another user’s passkey does not pass', async () => {
@@ -85,5 +88,47 @@ describe(`passkey as a second factor (${backendName})`, () => {
     expect(await code(verifyAssertionForUser(t.gh, tenant, u.id, o2.challenge_id, clone.get(o2.options) as never, ctx))).toBe('WEBAUTHN_AUTHENTICATION_FAILED');
     const failed = (await auditActions(t, slug, admin.access, 'login.failed')).filter((e) => e.subject_id === u.id);
     expect(failed[0]?.details).toMatchObject({ method: 'webauthn', stage: 'second_factor', reason: 'counter_not_increased' });
+  });
+
+  it('through HTTP: a password sign-in of a user with a passkey asks for it, and the key completes it (amr pwd+hwk, aal 2)', async () => {
+    const u = await signUp(t, slug, 'http-two@second.test');
+    const key = new SoftAuthenticator({ origin: ORIGIN, userVerified: false });
+    await addPasskey(t, slug, u.access, key);
+
+    const first = await login(t, slug, 'http-two@second.test');
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json()).toMatchObject({ mfa_required: true, factors: ['webauthn'] });
+    expect(first.json().access_token).toBeUndefined();
+    const mfaToken = first.json().mfa_token as string;
+
+    const options = await t.app.inject({ method: 'POST', url: `${api(slug)}/auth/mfa/webauthn/options`, payload: { mfa_token: mfaToken } });
+    expect(options.statusCode, options.body).toBe(200);
+    const { challenge_id, options: o } = options.json();
+    // Another key's assertion is refused and counted; the mfa_token survives a wrong answer.
+    const stranger = new SoftAuthenticator({ origin: ORIGIN });
+    stranger.create({ challenge: 'x', rp: { id: 'gatehouse.test' }, user: { id: Buffer.from('stranger').toString('base64url') } });
+    const wrong = await t.app.inject({
+      method: 'POST',
+      url: `${api(slug)}/auth/mfa/verify`,
+      payload: { mfa_token: mfaToken, webauthn: { challenge_id, response: stranger.get({ ...o, allowCredentials: undefined }) } },
+    });
+    expectError(wrong, 401, 'WEBAUTHN_AUTHENTICATION_FAILED');
+
+    const again = await t.app.inject({ method: 'POST', url: `${api(slug)}/auth/mfa/webauthn/options`, payload: { mfa_token: mfaToken } });
+    const done = await t.app.inject({
+      method: 'POST',
+      url: `${api(slug)}/auth/mfa/verify`,
+      payload: { mfa_token: mfaToken, webauthn: { challenge_id: again.json().challenge_id, response: key.get(again.json().options) } },
+    });
+    expect(done.statusCode, done.body).toBe(200);
+    expect(decodeJwt(done.json().access_token)).toMatchObject({ sub: u.id, amr: ['pwd', 'hwk'], aal: 2 });
+    const me = await t.app.inject({ method: 'GET', url: `${api(slug)}/me`, headers: bearer(done.json().access_token) });
+    expect(me.statusCode).toBe(200);
+    // The mfa_token was single use.
+    expectError(
+      await t.app.inject({ method: 'POST', url: `${api(slug)}/auth/mfa/webauthn/options`, payload: { mfa_token: mfaToken } }),
+      401,
+      'MFA_TOKEN_INVALID',
+    );
   });
 });
