@@ -47,6 +47,9 @@ describe('loadConfig defaults', () => {
       hashQueue: 256,
       sessionCleanupSeconds: 300,
       webhookIntervalMs: 2000,
+      geoipDb: undefined,
+      webhookAllowPrivate: false,
+      metricsToken: undefined,
     });
   });
 
