@@ -19,6 +19,9 @@ import { passwordCheckRoutes } from './passwords/password-check.routes.ts';
 import { platformRoutes } from './platform/platform.routes.ts';
 import { securityMetricsRoutes } from './security/security-metrics.routes.ts';
 import { securityRoutes } from './security/security.routes.ts';
+import { adminClientRoutes } from './oauth/clients/admin-clients.routes.ts';
+import { platformClientRoutes } from './oauth/clients/platform-clients.routes.ts';
+import { oauthRoutes } from './oauth/oauth.routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 // JSON escapes and URL encoding can carry text PostgreSQL cannot store: NUL and unpaired UTF-16 surrogates.
@@ -49,6 +52,7 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
     });
   }
   await app.register(jwksRoutes, { gh: opts.gh });
+  await app.register(oauthRoutes, { gh: opts.gh });
   await app.register(
     async (api) => {
       await api.register(authRoutes, { gh: opts.gh });
@@ -58,6 +62,7 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
       await api.register(auditRoutes, { gh: opts.gh });
       await api.register(securityRoutes, { gh: opts.gh });
       await api.register(securityMetricsRoutes, { gh: opts.gh });
+      await api.register(adminClientRoutes, { gh: opts.gh });
     },
     { prefix: '/api/v1' },
   );
@@ -161,6 +166,7 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { gh });
   await app.register(platformRoutes, { gh, prefix: '/api/v1/platform' });
+  await app.register(platformClientRoutes, { gh, prefix: '/api/v1/platform' });
   await app.register(tenantApi, { gh, root: false, prefix: '/t/:tenant' });
   await app.register(tenantApi, { gh, root: true });
   return app;

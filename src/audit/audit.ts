@@ -33,7 +33,15 @@ export type AuditAction =
   | 'security.webhook_updated'
   | 'security.webhook_deleted'
   | 'login.suspicious'
-  | 'login.blocked';
+  | 'login.blocked'
+  | 'oauth.client.created'
+  | 'oauth.client.updated'
+  | 'oauth.client.deleted'
+  | 'oauth.client.secret_rotated'
+  | 'oauth.consent.granted'
+  | 'oauth.code.reuse_detected'
+  | 'oauth.token.revoked'
+  | 'oauth.logout';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {

@@ -42,6 +42,7 @@ export const errorCodes = {
   RATE_LIMITED: { status: 429, category: 'rate_limiting', message: 'Too many requests. Please try again later.' },
   SERVER_BUSY: { status: 503, category: 'system', message: 'Service temporarily unavailable. Please try again later.' },
   INTERNAL_ERROR: { status: 500, category: 'system', message: 'Something went wrong on our side.' },
+  CLIENT_NOT_FOUND: { status: 404, category: 'system', message: 'OAuth client not found.' },
 } as const satisfies Record<string, { status: number; category: ErrorCategory; message: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -51,6 +51,7 @@ const ptBR: Partial<Record<string, string>> = {
   'ACCOUNT_LOCKED.wait': 'Sua conta está temporariamente bloqueada. Tente novamente em {wait} ou redefina sua senha.',
   SERVER_BUSY: 'Serviço temporariamente indisponível. Tente novamente mais tarde.',
   INTERNAL_ERROR: 'Algo deu errado do nosso lado.',
+  CLIENT_NOT_FOUND: 'Cliente OAuth não encontrado.',
 };
 
 const units = {

@@ -41,6 +41,14 @@ describe(`row-level security, database level (${backendName})`, () => {
         // With the endpoint in place, an alert also queues its webhook delivery.
         await raiseAlert(tx, { type: 'multiple_failures', userId: user.id, details: { failures: 5 } });
         await tx.query(`INSERT INTO login_signals (user_id, kind, value) VALUES ($1, 'hour', '09')`, [user.id]);
+        // OAuth: a client, a code issued to it and a remembered consent.
+        await tx.query(`INSERT INTO oauth_clients (client_id, name, type, token_endpoint_auth_method, grant_types, scopes) VALUES ($1, 'c', 'public', 'none', '{authorization_code}', '{openid}')`, [`ghc_${slug}_${n}`]);
+        await tx.query(
+          `INSERT INTO oauth_codes (code_hash, client_id, user_id, session_id, redirect_uri, code_challenge, scopes, auth_time, amr, acr, expires_at)
+           VALUES ($1, $2, $3, $4, 'https://app.example/cb', 'x', '{openid}', now(), '{pwd}', 'urn:gatehouse:aal1', now() + interval '60 seconds')`,
+          [`code-${slug}-${n}`, `ghc_${slug}_${n}`, user.id, s.session.id],
+        );
+        await tx.query(`INSERT INTO oauth_grants (user_id, client_id, scopes) VALUES ($1, $2, '{openid}')`, [user.id, `ghc_${slug}_${n}`]);
       }
     });
     return id;

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+
+/** HTML-escapes text for element content and double-quoted attributes. */
+export function esc(value: unknown): string {
+  return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** A trusted HTML fragment, so pages compose without double escaping. */
+export class Html {
+  constructor(readonly value: string) {}
+  toString() {
+    return this.value;
+  }
+}
+
+/** Tagged template: interpolations are escaped unless they are Html (or arrays of it). */
+export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
+  let out = strings[0]!;
+  values.forEach((v, i) => {
+    const part = Array.isArray(v) ? v.map((x) => (x instanceof Html ? x.value : esc(x))).join('') : v instanceof Html ? v.value : esc(v);
+    out += part + strings[i + 1]!;
+  });
+  return new Html(out);
+}
+
+const STYLE = `
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d2433}
+main{max-width:26rem;margin:8vh auto;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08)}
+@media (max-width:30rem){main{margin:0;min-height:100vh;border-radius:0;box-shadow:none}}
+h1{font-size:1.35rem;margin:0 0 .25rem}.tenant{color:#5b6475;margin:0 0 1.5rem;font-size:.95rem}
+label{display:block;font-weight:600;margin:1rem 0 .35rem}input[type=email],input[type=password]{width:100%;padding:.65rem .75rem;font:inherit;border:1px solid #b8bfcc;border-radius:8px}
+input:focus,button:focus{outline:3px solid #8fb3ff;outline-offset:1px}
+button{margin-top:1.5rem;width:100%;padding:.7rem;font:inherit;font-weight:600;border:0;border-radius:8px;background:#2f5bea;color:#fff;cursor:pointer}
+button.secondary{background:#e6e9ef;color:#1d2433;margin-top:.75rem}
+.error{background:#fdecec;color:#8a1c1c;border-radius:8px;padding:.75rem;margin:0 0 1rem}ul.scopes{padding-left:1.2rem}code{word-break:break-all}
+`;
+const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
+
+/**
+ * Content-Security-Policy of every hosted page: nothing loads but the one inline style (by hash); no scripts, no
+ * framing (clickjacking), no <base>. Forms post to the same origin.
+ */
+export const PAGE_CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+
+export function page(opts: { title: string; tenantName: string; body: Html; lang?: string }): string {
+  return `<!doctype html>
+<html lang="${esc(opts.lang ?? 'en')}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>${esc(opts.title)} · ${esc(opts.tenantName)}</title><style>${STYLE}</style></head>
+<body><main>${html`<h1>${opts.title}</h1><p class="tenant">${opts.tenantName}</p>`.value}${opts.body.value}</main></body></html>`;
+}
