@@ -23,12 +23,20 @@ export function registerFormParser(app: FastifyInstance) {
   });
 }
 
+/** Parameters of a query string (or parsed form): single values, and the names that were repeated. */
+export function collectParams(query: unknown): { params: Record<string, string>; repeated: string[] } {
+  const params: Record<string, string> = {};
+  const repeated: string[] = [];
+  for (const [key, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
+    if (Array.isArray(value)) repeated.push(key.slice(0, 40));
+    else if (typeof value === 'string') params[key] = value;
+  }
+  return { params, repeated };
+}
+
 /** Parameters of a GET query string, with the same rule against repeats. */
 export function singleParams(query: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
-    if (Array.isArray(value)) throw InvalidRequest(`The ${key.slice(0, 40)} parameter is given more than once.`);
-    if (typeof value === 'string') out[key] = value;
-  }
-  return out;
+  const { params, repeated } = collectParams(query);
+  if (repeated.length) throw InvalidRequest(`The ${repeated[0]} parameter is given more than once.`);
+  return params;
 }

@@ -82,4 +82,4 @@ export const InvalidToken = (description: string) =>
 
 /** Errors about the client or redirect URI themselves: shown on a page, never redirected (RFC 6749 §4.1.2.1). */
 export const InvalidRedirect = (error: 'invalid_request' | 'invalid_client' | 'invalid_redirect_uri', description: string) =>
-  new OAuthError(error, description, { allowRedirect: false });
+  new OAuthError(error, description, { allowRedirect: false, status: 400 });

@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Gatehouse } from '../../context.ts';
 import { requireTenant } from '../../http/request-context.ts';
 import { sha256 } from '../../shared/crypto.ts';
-import { singleParams } from '../form-body.ts';
-import { ConsentRequired, InvalidRequest, LoginRequired, OAuthError, UnauthorizedClient, UnsupportedResponseType } from '../oauth-error.ts';
+import { collectParams } from '../form-body.ts';
+import { ConsentRequired, InvalidRedirect, InvalidRequest, LoginRequired, OAuthError, UnauthorizedClient, UnsupportedResponseType } from '../oauth-error.ts';
 import { toOAuthError } from '../oauth-error-handler.ts';
 import { issueCode, nextStep } from './authorization.ts';
 import { browserBinding, readBrowserSession } from './browser-session.ts';
@@ -21,10 +21,13 @@ import { redirectError } from './redirect.ts';
 export async function authorizeRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
   async function authorize(request: FastifyRequest, reply: FastifyReply, raw: unknown) {
     const tenant = await requireTenant(gh, request);
-    const params = singleParams(raw);
+    const { params, repeated } = collectParams(raw);
+    // A repeated client_id or redirect_uri cannot be trusted to send an error to: it gets the page.
+    if (repeated.includes('client_id') || repeated.includes('redirect_uri')) throw InvalidRedirect('invalid_request', 'client_id and redirect_uri must be given once.');
     const client = await checkClientAndRedirect(gh, tenant, params);
-    const state = params.state ?? null;
+    const state = repeated.includes('state') ? null : (params.state ?? null);
     try {
+      if (repeated.length) throw InvalidRequest(`The ${repeated[0]} parameter is given more than once.`);
       if (params.request !== undefined || params.request_uri !== undefined) throw new OAuthError('invalid_request', 'Request objects are not supported.');
       if (params.response_type !== 'code') throw UnsupportedResponseType('Only response_type=code is supported.');
       if (params.response_mode !== undefined && params.response_mode !== 'query') throw InvalidRequest('Only response_mode=query is supported.');
