@@ -92,3 +92,7 @@ BEGIN
 END $$;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON oauth_clients, oauth_codes, oauth_grants TO gatehouse_app;
+
+-- Spent and expired codes are deleted across tenants by the clean-up job, as the owner role (FORCE applies RLS to
+-- the owner too): DELETE only, never to the app role.
+CREATE POLICY platform_cleanup ON oauth_codes FOR DELETE TO CURRENT_USER USING (true);

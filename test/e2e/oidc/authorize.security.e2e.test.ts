@@ -3,6 +3,8 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents, createUser, signIn, tenantQuery } from '../../helpers/auth-flows.ts';
 import { backendName, STRONG_PASSWORD } from '../../helpers/test-app.ts';
+import { cleanupExpiredCodes } from '../../../src/oauth/authorize/code-cleanup.ts';
+import { sha256 } from '../../../src/shared/crypto.ts';
 import { Browser, discover, oidcTenant, registerClient, runBrowser, startOidcServer, type OidcServer } from './oidc-harness.ts';
 
 const REDIRECT = 'https://app.example/callback';
@@ -162,6 +164,11 @@ describe(`OIDC authorize and code threats (${backendName})`, () => {
     await tenantQuery(s.t, tenantId, `UPDATE oauth_codes SET expires_at = now() - interval '1 second' WHERE consumed_at IS NULL`);
     const res = await exchange({ code: a.code, code_verifier: a.verifier });
     expect(await res.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/expired/) });
+    // The clean-up job removes codes an hour past expiry, in every tenant, and nothing younger.
+    const fresh = await code();
+    await tenantQuery(s.t, tenantId, `UPDATE oauth_codes SET expires_at = now() - interval '2 hours' WHERE code_hash <> $1`, [sha256(fresh.code)]);
+    expect(await cleanupExpiredCodes(s.t.gh)).toBeGreaterThan(0);
+    expect(await tenantQuery(s.t, tenantId, 'SELECT code_hash FROM oauth_codes')).toEqual([{ code_hash: sha256(fresh.code) }]);
   });
 
   it('a reused code revokes the tokens it issued (access and refresh), and the reuse is audited', async () => {
