@@ -54,14 +54,14 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
   }
 
   /** Where the interaction stands: show the login or consent page, or issue the code. */
-  async function advance(request: FastifyRequest, reply: FastifyReply, tenant: ResolvedTenant, interaction: Interaction, error?: string) {
+  async function advance(request: FastifyRequest, reply: FastifyReply, tenant: ResolvedTenant, interaction: Interaction, error?: string, errorStatus = 401) {
     const client = await clientOf(tenant, interaction);
     const session = await readBrowserSession(gh, tenant, request);
     const signedInHere = !!session && session.id === interaction.sessionId;
     const step = await nextStep(gh, tenant, client, interaction.request, session, { forceLogin: interaction.forceLogin, signedInHere });
     const base = `${tenant.issuer}/oauth/interaction/${interaction.id}`;
     if (step === 'login') {
-      return html(reply, error ? 401 : 200, renderLoginPage({ tenantName: tenant.name, clientName: client.name, action: `${base}/login`, csrf: interaction.csrf, email: interaction.request.loginHint, ...(error ? { error } : {}) }));
+      return html(reply, error ? errorStatus : 200, renderLoginPage({ tenantName: tenant.name, clientName: client.name, action: `${base}/login`, csrf: interaction.csrf, email: interaction.request.loginHint, ...(error ? { error } : {}) }));
     }
     if (step === 'consent') {
       const user = await withTenantTx(gh.db, tenant.id, (tx) => findUserById(tx, session!.user_id));
@@ -85,7 +85,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
       checkCsrf(interaction, body);
       const email = (body.email ?? '').slice(0, 254);
       const password = (body.password ?? '').slice(0, 4096);
-      if (!email || !password) return advance(request, reply, tenant, { ...interaction, request: { ...interaction.request, loginHint: email } }, 'Enter your email and password.');
+      if (!email || !password) return advance(request, reply, tenant, { ...interaction, request: { ...interaction.request, loginHint: email } }, 'Enter your email and password.', 400);
       let sid: string;
       try {
         const r = await login(gh, tenant, { email, password }, auditContext(request), { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
@@ -96,7 +96,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
         if (err.headers) reply.headers(err.headers);
         const locale = negotiateLocale(request.headers['accept-language']);
         const message = err.messageKey ? translate(locale, err.messageKey, err.params) : err.message;
-        return advance(request, reply, tenant, { ...interaction, request: { ...interaction.request, loginHint: email } }, message);
+        return advance(request, reply, tenant, { ...interaction, request: { ...interaction.request, loginHint: email } }, message, err.status);
       }
       const previous = await readBrowserSession(gh, tenant, request);
       const replaced = await withTenantTx(gh.db, tenant.id, async (tx) => {

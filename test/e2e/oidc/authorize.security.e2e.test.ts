@@ -187,6 +187,29 @@ describe(`OIDC authorize and code threats (${backendName})`, () => {
     expect(events[0]).toMatchObject({ risk: 'high', details: { client_id: web.client_id } });
   });
 
+  it('the hosted sign-in goes through the password login’s protection: progressive delays after repeated failures', async () => {
+    await createUser(s.t, 'az-acme', 'carol@az-acme.test');
+    const browser = new Browser();
+    const { code_challenge } = await challenge();
+    const start = await browser.fetch(authorizeUrl({ response_type: 'code', client_id: web.client_id, redirect_uri: REDIRECT, code_challenge, code_challenge_method: 'S256' }));
+    const loginPage = await browser.fetch(start.location!);
+    const action = /action="([^"]+)"/.exec(loginPage.body)![1]!;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(loginPage.body)![1]!;
+    for (let i = 0; i < 5; i++) {
+      const wrong = await browser.fetch(action, { form: { csrf, email: 'carol@az-acme.test', password: `wrong password number ${i}` } });
+      expect(wrong.status).toBe(401);
+    }
+    // Now even the right password waits: 429 with Retry-After, the message on the page.
+    const limited = await browser.fetch(action, { form: { csrf, email: 'carol@az-acme.test', password: STRONG_PASSWORD } });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.body).toMatch(/role="alert"[^>]*>Too many login attempts/);
+    expect(browser.jar.has('gh_session')).toBe(false);
+    // The failures were audited as any password login's are.
+    const admin = (await signIn(s.t, 'az-acme', adminEmail)).access;
+    expect((await auditEvents(s.t, 'az-acme', admin, 'login.failed')).filter((e) => e.details.email === 'carol@az-acme.test')).toHaveLength(5);
+  });
+
   it('an access token of one tenant is inactive and refused at another tenant’s endpoints', async () => {
     const a = await code();
     const tokens = await oidc.authorizationCodeGrant(config, a.callback, { pkceCodeVerifier: a.verifier, expectedState: 'st' });
