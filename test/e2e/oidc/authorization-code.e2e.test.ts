@@ -139,6 +139,11 @@ describe(`OIDC authorization code + PKCE (${backendName})`, () => {
     expect((await oidc.tokenIntrospection(otherConfig, tokens.refresh_token!)).active).toBe(false);
     const fp = await s.t.app.inject({ method: 'POST', url: '/t/ac-acme/api/v1/auth/refresh', payload: { refresh_token: tokens.refresh_token } });
     expect(fp.statusCode).toBe(401);
+    // And a first-party refresh token is unknown at the token endpoint (and stays usable where it belongs).
+    const firstParty = await s.t.app.inject({ method: 'POST', url: '/t/ac-acme/api/v1/auth/login', payload: { email: user.email, password: STRONG_PASSWORD } });
+    const fpRefresh = firstParty.json().refresh_token as string;
+    await expect(oidc.refreshTokenGrant(config, fpRefresh)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect((await s.t.app.inject({ method: 'POST', url: '/t/ac-acme/api/v1/auth/refresh', payload: { refresh_token: fpRefresh } })).statusCode).toBe(200);
     // Still good for its own client: nothing was burnt.
     expect((await oidc.refreshTokenGrant(config, tokens.refresh_token!)).access_token).toEqual(expect.any(String));
   });
