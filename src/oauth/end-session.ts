@@ -12,7 +12,7 @@ import { clearBrowserSession, readBrowserSession } from './authorize/browser-ses
 import { findClient } from './clients/client.queries.ts';
 import { singleParams } from './form-body.ts';
 import { InvalidRequest } from './oauth-error.ts';
-import { html, page } from './pages/layout.ts';
+import { allowFormTarget, html, page } from './pages/layout.ts';
 import { renderMessagePage } from './pages/consent-page.ts';
 
 /** Verifies an ID token this tenant issued; an expired one is still a valid hint (OIDC RP-Initiated Logout §2). */
@@ -58,6 +58,7 @@ export async function endSessionRoutes(app: FastifyInstance, { gh }: { gh: Gateh
     const current = await readBrowserSession(gh, tenant, request);
     const confirmed = current && params.csrf && constantTimeEqual(params.csrf, logoutCsrf(current.cookie));
     if (!hint && current && !confirmed) {
+      if (redirect) allowFormTarget(request, redirect);
       const hidden = Object.entries(params)
         .filter(([k]) => ['post_logout_redirect_uri', 'state', 'client_id'].includes(k))
         .map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`);

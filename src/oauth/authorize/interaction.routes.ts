@@ -17,6 +17,7 @@ import { findClient } from '../clients/client.queries.ts';
 import { AccessDenied, OAuthError } from '../oauth-error.ts';
 import { renderConsentPage } from '../pages/consent-page.ts';
 import { renderLoginPage } from '../pages/login-page.ts';
+import { allowFormTarget } from '../pages/layout.ts';
 import { issueCode, nextStep } from './authorization.ts';
 import { attachBrowserSession, readBrowserSession, sameBrowser } from './browser-session.ts';
 import { rememberConsent } from './consent.queries.ts';
@@ -60,6 +61,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
     const signedInHere = !!session && session.id === interaction.sessionId;
     const step = await nextStep(gh, tenant, client, interaction.request, session, { forceLogin: interaction.forceLogin, signedInHere });
     const base = `${tenant.issuer}/oauth/interaction/${interaction.id}`;
+    allowFormTarget(request, interaction.request.redirectUri);
     if (step === 'login') {
       return html(reply, error ? errorStatus : 200, renderLoginPage({ tenantName: tenant.name, clientName: client.name, action: `${base}/login`, csrf: interaction.csrf, email: interaction.request.loginHint, ...(error ? { error } : {}) }));
     }

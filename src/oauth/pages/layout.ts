@@ -38,9 +38,24 @@ const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 
 /**
  * Content-Security-Policy of every hosted page: nothing loads but the one inline style (by hash); no scripts, no
- * framing (clickjacking), no <base>. Forms post to the same origin.
+ * framing (clickjacking), no <base>. Forms post to the same origin; browsers also apply form-action to the redirects
+ * that follow a submission, so a page whose form ends at the client names that redirect URI's origin too.
  */
-export const PAGE_CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+export function pageCsp(formTarget?: string): string {
+  let extra = '';
+  if (formTarget) {
+    const u = new URL(formTarget);
+    extra = ' ' + (u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : u.protocol);
+  }
+  return `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'${extra}; frame-ancestors 'none'; base-uri 'none'`;
+}
+
+const formTargets = new WeakMap<object, string>();
+/** Declares where this response's form may finally lead (the client's redirect URI), for pageCsp. */
+export function allowFormTarget(request: object, uri: string) {
+  formTargets.set(request, uri);
+}
+export const formTargetOf = (request: object) => formTargets.get(request);
 
 export function page(opts: { title: string; tenantName: string; body: Html; lang?: string }): string {
   return `<!doctype html>
