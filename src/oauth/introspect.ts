@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Gatehouse } from '../context.ts';
 import { requireTenant } from '../http/request-context.ts';
 import { authenticateClient } from './clients/client-auth.ts';
-import { InvalidRequest } from './oauth-error.ts';
+import { InvalidClient, InvalidRequest } from './oauth-error.ts';
 import { formBody, oauthErrorSchema } from './token/token.routes.ts';
 import { findLiveAccessToken, findLiveRefreshToken } from './tokens/token-lookup.ts';
 
@@ -44,6 +44,8 @@ export async function introspectRoutes(app: FastifyInstance, { gh }: { gh: Gateh
       const tenant = await requireTenant(gh, request);
       const params = request.body ?? {};
       const client = await authenticateClient(gh, tenant, request, params, `${tenant.issuer}/oauth/introspect`);
+      // Introspection reveals token contents: only clients that truly authenticate may use it.
+      if (client.token_endpoint_auth_method === 'none') throw InvalidClient('Public clients may not introspect tokens.');
       if (!params.token) throw InvalidRequest('token is required.');
       reply.header('cache-control', 'no-store');
       const token = params.token;

@@ -166,7 +166,15 @@ describe(`OIDC authorization code + PKCE (${backendName})`, () => {
     const flow = await authorize(cfg, new Browser(), {});
     const tokens = await oidc.authorizationCodeGrant(cfg, flow.callback, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce });
     expect(tokens.claims()!.aud).toBe(spa.client_id);
-    expect(await oidc.refreshTokenGrant(cfg, tokens.refresh_token!)).toMatchObject({ token_type: 'bearer' });
+    const rotated = await oidc.refreshTokenGrant(cfg, tokens.refresh_token!);
+    expect(rotated).toMatchObject({ token_type: 'bearer' });
+    // It may revoke its tokens, but not introspect (not advertised for `none`, refused).
+    await expect(oidc.tokenIntrospection(cfg, rotated.access_token)).rejects.toMatchObject({ error: 'invalid_client' });
+    await oidc.tokenRevocation(cfg, rotated.refresh_token!);
+    const after = await oidc.tokenIntrospection(config, rotated.refresh_token!);
+    expect(after.active).toBe(false);
+    const revoked = await tenantQuery<{ revoked_reason: string }>(s.t, tenantId, 'SELECT revoked_reason FROM sessions WHERE id = $1', [decodeJwt(rotated.access_token).sid]);
+    expect(revoked).toEqual([{ revoked_reason: 'oauth_revoked' }]);
   });
 
   it('a third-party client asks for consent once; the decision is remembered; deny returns access_denied', async () => {
