@@ -14,6 +14,8 @@ import { singleParams } from './form-body.ts';
 import { InvalidRequest } from './oauth-error.ts';
 import { allowFormTarget, html, page } from './pages/layout.ts';
 import { renderMessagePage } from './pages/consent-page.ts';
+import { text } from './pages/page-text.ts';
+import { negotiateLocale } from '../i18n/locale.ts';
 
 /** Verifies an ID token this tenant issued; an expired one is still a valid hint (OIDC RP-Initiated Logout §2). */
 async function verifyIdTokenHint(gh: Gatehouse, tenant: ResolvedTenant, token: string): Promise<JWTPayload> {
@@ -55,6 +57,7 @@ export async function endSessionRoutes(app: FastifyInstance, { gh }: { gh: Gateh
       }
       redirect = params.post_logout_redirect_uri;
     }
+    const locale = negotiateLocale(request.headers['accept-language']);
     const current = await readBrowserSession(gh, tenant, request);
     const confirmed = current && params.csrf && constantTimeEqual(params.csrf, logoutCsrf(current.cookie));
     if (!hint && current && !confirmed) {
@@ -64,9 +67,10 @@ export async function endSessionRoutes(app: FastifyInstance, { gh }: { gh: Gateh
         .map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`);
       return reply.code(200).type('text/html; charset=utf-8').send(
         page({
-          title: 'Sign out?',
+          lang: locale,
+          title: text(locale, 'logout.confirm'),
           tenantName: tenant.name,
-          body: html`<form method="post" action="${tenant.issuer}/oauth/end_session"><input type="hidden" name="csrf" value="${logoutCsrf(current.cookie)}">${hidden}<button type="submit">Sign out</button></form>`,
+          body: html`<form method="post" action="${tenant.issuer}/oauth/end_session"><input type="hidden" name="csrf" value="${logoutCsrf(current.cookie)}">${hidden}<button type="submit">${text(locale, 'logout.submit')}</button></form>`,
         }),
       );
     }
@@ -94,7 +98,7 @@ export async function endSessionRoutes(app: FastifyInstance, { gh }: { gh: Gateh
       if (params.state) url.searchParams.set('state', params.state);
       return reply.redirect(url.href, 303);
     }
-    return reply.code(200).type('text/html; charset=utf-8').send(renderMessagePage({ tenantName: tenant.name, title: 'Signed out', message: 'You are signed out. You can close this window.' }));
+    return reply.code(200).type('text/html; charset=utf-8').send(renderMessagePage({ locale, tenantName: tenant.name, title: text(locale, 'logout.done.title'), message: text(locale, 'logout.done') }));
   }
 
   const schema = { tags: ['oauth'], summary: 'RP-initiated logout' };

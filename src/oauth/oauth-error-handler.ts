@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors/app-error.ts';
+import { negotiateLocale } from '../i18n/locale.ts';
 import { OAuthError } from './oauth-error.ts';
 import { renderErrorPage } from './pages/error-page.ts';
 
@@ -30,7 +31,7 @@ export function handleOAuthError(err: unknown, request: FastifyRequest, reply: F
   if (e.status >= 500) request.log.error({ err }, 'oauth request failed');
   reply.headers(e.headers).header('cache-control', 'no-store').header('pragma', 'no-cache');
   if (request.routeOptions.config.oauthErrors === 'html') {
-    return reply.code(e.status).type('text/html; charset=utf-8').send(renderErrorPage(request.tenant, e));
+    return reply.code(e.status).type('text/html; charset=utf-8').send(renderErrorPage(negotiateLocale(request.headers['accept-language']), request.tenant, e));
   }
   return reply.code(e.status).type('application/json; charset=utf-8').send(e.toJSON());
 }

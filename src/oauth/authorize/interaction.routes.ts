@@ -18,6 +18,7 @@ import { AccessDenied, OAuthError } from '../oauth-error.ts';
 import { renderConsentPage } from '../pages/consent-page.ts';
 import { renderLoginPage } from '../pages/login-page.ts';
 import { allowFormTarget } from '../pages/layout.ts';
+import { text } from '../pages/page-text.ts';
 import { issueCode, nextStep } from './authorization.ts';
 import { attachBrowserSession, readBrowserSession, sameBrowser } from './browser-session.ts';
 import { rememberConsent } from './consent.queries.ts';
@@ -61,13 +62,14 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
     const signedInHere = !!session && session.id === interaction.sessionId;
     const step = await nextStep(gh, tenant, client, interaction.request, session, { forceLogin: interaction.forceLogin, signedInHere });
     const base = `${tenant.issuer}/oauth/interaction/${interaction.id}`;
+    const locale = negotiateLocale(request.headers['accept-language']);
     allowFormTarget(request, interaction.request.redirectUri);
     if (step === 'login') {
-      return html(reply, error ? errorStatus : 200, renderLoginPage({ tenantName: tenant.name, clientName: client.name, action: `${base}/login`, csrf: interaction.csrf, email: interaction.request.loginHint, ...(error ? { error } : {}) }));
+      return html(reply, error ? errorStatus : 200, renderLoginPage({ locale, tenantName: tenant.name, clientName: client.name, action: `${base}/login`, csrf: interaction.csrf, email: interaction.request.loginHint, ...(error ? { error } : {}) }));
     }
     if (step === 'consent') {
       const user = await withTenantTx(gh.db, tenant.id, (tx) => findUserById(tx, session!.user_id));
-      return html(reply, 200, renderConsentPage({ tenantName: tenant.name, clientName: client.name, email: user?.email ?? '', scopes: interaction.request.scopes, action: `${base}/consent`, csrf: interaction.csrf }));
+      return html(reply, 200, renderConsentPage({ locale, tenantName: tenant.name, clientName: client.name, email: user?.email ?? '', scopes: interaction.request.scopes, action: `${base}/consent`, csrf: interaction.csrf }));
     }
     if (!(await takeInteraction(gh.kv, interaction))) throw expired();
     return issueCode(gh, tenant, reply, interaction.request, session!);
@@ -87,7 +89,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
       checkCsrf(interaction, body);
       const email = (body.email ?? '').slice(0, 254);
       const password = (body.password ?? '').slice(0, 4096);
-      if (!email || !password) return advance(request, reply, tenant, { ...interaction, request: { ...interaction.request, loginHint: email } }, 'Enter your email and password.', 400);
+      if (!email || !password) return advance(request, reply, tenant, { ...interaction, request: { ...interaction.request, loginHint: email } }, text(negotiateLocale(request.headers['accept-language']), 'signin.missing'), 400);
       let sid: string;
       try {
         const r = await login(gh, tenant, { email, password }, auditContext(request), { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });

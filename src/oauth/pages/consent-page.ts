@@ -1,27 +1,28 @@
+import type { Locale } from '../../i18n/locale.ts';
 import { html, page } from './layout.ts';
-
-const SCOPE_TEXT: Record<string, string> = {
-  openid: 'Sign you in with your account',
-  profile: 'See your name and profile details',
-  email: 'See your email address',
-  offline_access: 'Stay signed in when you are not using it',
-};
+import { hasText, text } from './page-text.ts';
 
 /** Consent: the scopes listed in words, Allow or Deny; the decision is remembered per user and application. */
-export function renderConsentPage(o: { tenantName: string; clientName: string; email: string; scopes: string[]; action: string; csrf: string }): string {
+export function renderConsentPage(o: { locale: Locale; tenantName: string; clientName: string; email: string; scopes: string[]; action: string; csrf: string }): string {
+  const t = (k: Parameters<typeof text>[1]) => text(o.locale, k);
+  const describe = (s: string) => {
+    const key = `scope.${s}`;
+    return hasText(key) ? t(key) : html`${t('scope.custom')} <code>${s}</code>`;
+  };
   return page({
-    title: 'Allow access?',
+    lang: o.locale,
+    title: t('consent.title'),
     tenantName: o.tenantName,
-    body: html`<p><strong>${o.clientName}</strong> wants to access your account <strong>${o.email}</strong>. It will be able to:</p>
-<ul class="scopes">${o.scopes.map((s) => html`<li>${SCOPE_TEXT[s] ?? html`Use <code>${s}</code>`}</li>`)}</ul>
+    body: html`<p><strong>${o.clientName}</strong> ${t('consent.wants')} <strong>${o.email}</strong>. ${t('consent.able')}</p>
+<ul class="scopes">${o.scopes.map((s) => html`<li>${describe(s)}</li>`)}</ul>
 <form method="post" action="${o.action}">
   <input type="hidden" name="csrf" value="${o.csrf}">
-  <button type="submit" name="decision" value="allow">Allow</button>
-  <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+  <button type="submit" name="decision" value="allow">${t('consent.allow')}</button>
+  <button type="submit" name="decision" value="deny" class="secondary">${t('consent.deny')}</button>
 </form>`,
   });
 }
 
-export function renderMessagePage(o: { tenantName: string; title: string; message: string }): string {
-  return page({ title: o.title, tenantName: o.tenantName, body: html`<p>${o.message}</p>` });
+export function renderMessagePage(o: { locale: Locale; tenantName: string; title: string; message: string }): string {
+  return page({ lang: o.locale, title: o.title, tenantName: o.tenantName, body: html`<p>${o.message}</p>` });
 }

@@ -1,13 +1,16 @@
+import type { Locale } from '../../i18n/locale.ts';
 import type { OAuthError } from '../oauth-error.ts';
 import { html, page } from './layout.ts';
+import { text } from './page-text.ts';
 
 /** The page shown when the request cannot be sent back to the client (unknown client, unregistered redirect_uri). */
-export function renderErrorPage(tenant: { name: string } | null, err: OAuthError): string {
+export function renderErrorPage(locale: Locale, tenant: { name: string } | null, err: OAuthError): string {
   const body = err.toJSON();
   return page({
-    title: 'Sign-in request refused',
+    lang: locale,
+    title: text(locale, 'error.title'),
     tenantName: tenant?.name ?? 'Gatehouse',
-    body: html`<p class="error" role="alert">${body.error_description}</p><p>Error code: <code>${body.error}</code></p>
-      <p>Return to the application you came from and try again.</p>`,
+    body: html`<p class="error" role="alert">${body.error_description}</p><p>${text(locale, 'error.code')} <code>${body.error}</code></p>
+      <p>${text(locale, 'error.back')}</p>`,
   });
 }

@@ -234,6 +234,27 @@ describe(`OIDC authorization code + PKCE (${backendName})`, () => {
     expect(bad.location).toBeNull();
   });
 
+  it('hosted pages speak Brazilian Portuguese when the browser asks for it', async () => {
+    const browser = new Browser();
+    browser.extraHeaders['accept-language'] = 'pt-BR,pt;q=0.9,en;q=0.5';
+    const partner = await registerClient(s, 'ac-acme', { name: 'Parceiro', type: 'confidential', redirect_uris: [REDIRECT], scope: 'openid email' });
+    const url = `${issuer}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: partner.client_id, redirect_uri: REDIRECT, scope: 'openid email', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' })}`;
+    const start = await browser.fetch(url);
+    const login = await browser.fetch(start.location!);
+    expect(login.body).toContain('<html lang="pt-BR">');
+    expect(login.body).toContain('<label for="password">Senha</label>');
+    const action = /action="([^"]+)"/.exec(login.body)![1]!;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(login.body)![1]!;
+    const wrong = await browser.fetch(action, { form: { csrf, email: user.email, password: 'senha errada de propósito 7' } });
+    expect(wrong.body).toContain('E-mail ou senha incorretos.');
+    const ok = await browser.fetch(action, { form: { csrf, email: user.email, password: STRONG_PASSWORD } });
+    const consent = await browser.fetch(new URL(ok.location!, issuer).href);
+    expect(consent.body).toContain('Permitir acesso?');
+    expect(consent.body).toContain('Ver seu endereço de e-mail');
+    const bad = await browser.fetch(`${issuer}/oauth/authorize?client_id=ghc_nobody&redirect_uri=${encodeURIComponent(REDIRECT)}`);
+    expect(bad.body).toContain('Pedido de acesso recusado');
+  });
+
   it('hosted pages: tenant name, CSRF token, strict CSP, no framing, session cookie httpOnly + SameSite=Lax', async () => {
     const browser = new Browser();
     const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });

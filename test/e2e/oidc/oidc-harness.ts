@@ -55,9 +55,11 @@ export function discover(issuer: string, clientId: string, auth?: oidc.ClientAut
 /** A browser for the hosted pages: keeps cookies, follows nothing by itself. */
 export class Browser {
   readonly jar = new Map<string, string>();
+  /** Sent with every request (Accept-Language, ...). */
+  readonly extraHeaders: Record<string, string> = {};
 
   async fetch(url: string, init: { method?: string; form?: Record<string, string> } = {}) {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...this.extraHeaders };
     if (this.jar.size) headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
     if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
     const res = await fetch(url, {
