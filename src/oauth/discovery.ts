@@ -47,7 +47,13 @@ export function providerMetadata(tenant: ResolvedTenant) {
 export async function discoveryRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
   app.get(
     '/.well-known/openid-configuration',
-    { schema: { tags: ['oauth'], summary: 'OpenID Provider configuration of the tenant (its own issuer)' } },
+    {
+      schema: {
+        tags: ['oauth'],
+        summary: 'OpenID Provider configuration of the tenant (its own issuer)',
+        response: { 200: { type: 'object', additionalProperties: true, description: 'OpenID Provider Metadata (OIDC Discovery 1.0 §3)' } },
+      },
+    },
     async (request, reply) => {
       const tenant = await requireTenant(gh, request);
       reply.header('cache-control', 'public, max-age=300');
