@@ -90,7 +90,7 @@ export class InjectBrowser extends Browser {
 
   override async fetch(url: string, init: { method?: string; form?: Record<string, string> } = {}) {
     const u = new URL(url, 'http://gatehouse.test');
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...this.extraHeaders, host: u.host };
     if (this.jar.size) headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
     if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
     const res = await this.t.app.inject({
