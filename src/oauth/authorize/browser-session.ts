@@ -3,6 +3,7 @@ import type { Gatehouse } from '../../context.ts';
 import { withTenantTx, type TenantDb } from '../../db/tenant-tx.ts';
 import { SESSION_COLUMNS, type SessionRow } from '../../session/session.queries.ts';
 import { constantTimeEqual, randomToken, sha256 } from '../../shared/crypto.ts';
+import { effectiveSettings } from '../../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../../tenancy/tenant-directory.ts';
 
 /**
@@ -29,16 +30,17 @@ export interface BrowserSession extends SessionRow {
   cookie: string;
 }
 
-/** The live browser session behind the request's cookie, if any. */
+/** The live browser session behind the request's cookie, if any; using it extends its idle expiry (never the absolute one). */
 export async function readBrowserSession(gh: Gatehouse, tenant: ResolvedTenant, request: FastifyRequest): Promise<BrowserSession | undefined> {
   const cookie = request.cookies[SESSION_COOKIE];
   if (!cookie || cookie.length > 100) return undefined;
   const row = await withTenantTx(gh.db, tenant.id, async (tx) =>
     (
       await tx.query<SessionRow>(
-        `SELECT ${SESSION_COLUMNS} FROM sessions WHERE cookie_hash = $1 AND revoked_at IS NULL
-           AND idle_expires_at > now() AND absolute_expires_at > now()`,
-        [sha256(cookie)],
+        `UPDATE sessions SET last_active_at = now(), idle_expires_at = least(now() + make_interval(secs => $2::int), absolute_expires_at)
+         WHERE cookie_hash = $1 AND revoked_at IS NULL AND idle_expires_at > now() AND absolute_expires_at > now()
+         RETURNING ${SESSION_COLUMNS}`,
+        [sha256(cookie), effectiveSettings(tenant).session_idle_ttl],
       )
     ).rows[0],
   );

@@ -74,11 +74,19 @@ describe(`OIDC authorization code + PKCE (${backendName})`, () => {
     const grant = await tenantQuery<{ client_id: string; parent_session_id: string }>(s.t, tenantId, 'SELECT client_id, parent_session_id FROM sessions WHERE id = $1', [at.sid]);
     expect(grant).toEqual([{ client_id: web.client_id, parent_session_id: claims.sid }]);
 
+    // Using the browser session extends its idle expiry; an idle-expired one is signed out.
+    await tenantQuery(s.t, tenantId, `UPDATE sessions SET idle_expires_at = now() + interval '1 minute' WHERE id = $1`, [claims.sid]);
     // A second authorization in the same browser needs no sign-in (first-party: no consent either).
     const again = await authorize(config, browser, {}, { pages });
     expect(pages).toEqual(['login']);
     const t2 = await oidc.authorizationCodeGrant(config, again.callback, { pkceCodeVerifier: again.verifier, expectedState: again.state, expectedNonce: again.nonce });
     expect(t2.claims()!.sid).toBe(claims.sid);
+    const [touched] = await tenantQuery<{ idle_left: number }>(s.t, tenantId, `SELECT extract(epoch FROM idle_expires_at - now())::int AS idle_left FROM sessions WHERE id = $1`, [claims.sid]);
+    expect(touched!.idle_left).toBeGreaterThan(3600);
+    await tenantQuery(s.t, tenantId, `UPDATE sessions SET idle_expires_at = now() - interval '1 second' WHERE id = $1`, [claims.sid]);
+    const afterIdle: string[] = [];
+    await authorize(config, browser, {}, { pages: afterIdle });
+    expect(afterIdle).toEqual(['login']);
   });
 
   it('userinfo (GET and POST) gives only the claims the granted scopes allow', async () => {
