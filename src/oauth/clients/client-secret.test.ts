@@ -33,4 +33,11 @@ describe('client registration rules', () => {
     expect(normalizeClient({ name: 's', type: 'service' })).toMatchObject({ authMethod: 'client_secret_basic', grantTypes: ['client_credentials'], scopes: [] });
     expect(normalizeClient({ name: 'p', type: 'public', redirect_uris: ['com.example.app:/cb'] })).toMatchObject({ authMethod: 'none' });
   });
+
+  it('takes public keys only for private_key_jwt', () => {
+    const pub = { kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' };
+    expect(normalizeClient({ name: 'j', type: 'service', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [pub] } })).toMatchObject({ authMethod: 'private_key_jwt' });
+    expect(() => normalizeClient({ name: 'j', type: 'service', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...pub, d: 'secret' }] } })).toThrow(/public keys only/);
+    expect(() => normalizeClient({ name: 'j', type: 'service', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } })).toThrow(/public keys only/);
+  });
 });

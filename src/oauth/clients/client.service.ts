@@ -56,6 +56,8 @@ export function normalizeClient(input: ClientInput) {
   if (type === 'public' && authMethod !== 'none') issues.push({ field: 'token_endpoint_auth_method', message: 'a public client authenticates with none (and PKCE)' });
   if (type !== 'public' && authMethod === 'none') issues.push({ field: 'token_endpoint_auth_method', message: 'only a public client may use none' });
   if (authMethod === 'private_key_jwt' && !input.jwks?.keys?.length) issues.push({ field: 'jwks', message: 'private_key_jwt needs the client’s public keys' });
+  // Only public keys: a private or symmetric key sent by mistake must not be stored (or served back by the admin API).
+  if (input.jwks?.keys?.some((k) => ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((m) => m in k))) issues.push({ field: 'jwks', message: 'must hold public keys only' });
   const redirectUris = [...new Set(input.redirect_uris ?? [])];
   const postLogout = [...new Set(input.post_logout_redirect_uris ?? [])];
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0) issues.push({ field: 'redirect_uris', message: 'at least one is needed for the authorization code flow' });
