@@ -28,6 +28,8 @@ describe(`OIDC log redaction (${backendName})`, () => {
     const browser = new InjectBrowser(t);
     const callback = await runBrowser(browser, `/t/logs/oauth/authorize?${q}`, REDIRECT, { email: 'erin@logs.test', password: STRONG_PASSWORD });
     const code = callback.searchParams.get('code')!;
+    const sessionCookie = browser.jar.get('gh_session')!;
+    const browserCookie = browser.jar.get('gh_browser')!;
     const tok = await t.app.inject({ method: 'POST', url: '/t/logs/oauth/token', headers: { ...FORM, ...basic }, payload: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }).toString() });
     expect(tok.statusCode, tok.body).toBe(200);
     const { access_token, refresh_token, id_token } = tok.json();
@@ -37,7 +39,7 @@ describe(`OIDC log redaction (${backendName})`, () => {
 
     expect(lines.some((l) => l.includes('/oauth/token'))).toBe(true);
     const log = lines.join('\n');
-    for (const [label, secret] of Object.entries({ client_secret, code, verifier, access_token, refresh_token, id_token, password: STRONG_PASSWORD, session_cookie: browser.jar.get('gh_browser')!, login_hint: 'erin@logs.test' })) {
+    for (const [label, secret] of Object.entries({ client_secret, code, verifier, access_token, refresh_token, id_token, password: STRONG_PASSWORD, session_cookie: sessionCookie, browser_cookie: browserCookie, login_hint: 'erin@logs.test' })) {
       expect(secret, label).toBeTruthy();
       expect(log.includes(secret), `${label} leaked into the log`).toBe(false);
     }
