@@ -12,7 +12,7 @@ import { clearBrowserSession, readBrowserSession } from './authorize/browser-ses
 import { findClient } from './clients/client.queries.ts';
 import { singleParams } from './form-body.ts';
 import { InvalidRequest } from './oauth-error.ts';
-import { allowFormTarget, html, page } from './pages/layout.ts';
+import { allowFormTarget, brandOf, html, page } from './pages/layout.ts';
 import { renderMessagePage } from './pages/consent-page.ts';
 import { text } from './pages/page-text.ts';
 import { negotiateLocale } from '../i18n/locale.ts';
@@ -68,6 +68,7 @@ export async function endSessionRoutes(app: FastifyInstance, { gh }: { gh: Gateh
       return reply.code(200).type('text/html; charset=utf-8').send(
         page({
           lang: locale,
+          brand: brandOf(tenant),
           title: text(locale, 'logout.confirm'),
           tenantName: tenant.name,
           body: html`<form method="post" action="${tenant.issuer}/oauth/end_session"><input type="hidden" name="csrf" value="${logoutCsrf(current.cookie)}">${hidden}<button type="submit">${text(locale, 'logout.submit')}</button></form>`,
@@ -98,7 +99,7 @@ export async function endSessionRoutes(app: FastifyInstance, { gh }: { gh: Gateh
       if (params.state) url.searchParams.set('state', params.state);
       return reply.redirect(url.href, 303);
     }
-    return reply.code(200).type('text/html; charset=utf-8').send(renderMessagePage({ locale, tenantName: tenant.name, title: text(locale, 'logout.done.title'), message: text(locale, 'logout.done') }));
+    return reply.code(200).type('text/html; charset=utf-8').send(renderMessagePage({ brand: brandOf(tenant), locale, tenantName: tenant.name, title: text(locale, 'logout.done.title'), message: text(locale, 'logout.done') }));
   }
 
   const schema = { tags: ['oauth'], summary: 'RP-initiated logout' };

@@ -17,7 +17,7 @@ import { findClient } from '../clients/client.queries.ts';
 import { AccessDenied, OAuthError } from '../oauth-error.ts';
 import { renderConsentPage } from '../pages/consent-page.ts';
 import { renderLoginPage } from '../pages/login-page.ts';
-import { allowFormTarget } from '../pages/layout.ts';
+import { allowFormTarget, brandOf } from '../pages/layout.ts';
 import { text } from '../pages/page-text.ts';
 import { issueCode, nextStep } from './authorization.ts';
 import { attachBrowserSession, readBrowserSession, sameBrowser } from './browser-session.ts';
@@ -65,11 +65,11 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
     const locale = negotiateLocale(request.headers['accept-language']);
     allowFormTarget(request, interaction.request.redirectUri);
     if (step === 'login') {
-      return html(reply, error ? errorStatus : 200, renderLoginPage({ locale, tenantName: tenant.name, clientName: client.name, action: `${base}/login`, csrf: interaction.csrf, email: interaction.request.loginHint, ...(error ? { error } : {}) }));
+      return html(reply, error ? errorStatus : 200, renderLoginPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/login`, csrf: interaction.csrf, email: interaction.request.loginHint, ...(error ? { error } : {}) }));
     }
     if (step === 'consent') {
       const user = await withTenantTx(gh.db, tenant.id, (tx) => findUserById(tx, session!.user_id));
-      return html(reply, 200, renderConsentPage({ locale, tenantName: tenant.name, clientName: client.name, email: user?.email ?? '', scopes: interaction.request.scopes, action: `${base}/consent`, csrf: interaction.csrf }));
+      return html(reply, 200, renderConsentPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, email: user?.email ?? '', scopes: interaction.request.scopes, action: `${base}/consent`, csrf: interaction.csrf }));
     }
     if (!(await takeInteraction(gh.kv, interaction))) throw expired();
     return issueCode(gh, tenant, reply, interaction.request, session!);

@@ -1,9 +1,9 @@
 import type { Locale } from '../../i18n/locale.ts';
-import { html, page } from './layout.ts';
+import { html, page, type Brand } from './layout.ts';
 import { hasText, text } from './page-text.ts';
 
 /** Consent: the scopes listed in words, Allow or Deny; the decision is remembered per user and application. */
-export function renderConsentPage(o: { locale: Locale; tenantName: string; clientName: string; email: string; scopes: string[]; action: string; csrf: string }): string {
+export function renderConsentPage(o: { brand?: Brand; locale: Locale; tenantName: string; clientName: string; email: string; scopes: string[]; action: string; csrf: string }): string {
   const t = (k: Parameters<typeof text>[1]) => text(o.locale, k);
   const describe = (s: string) => {
     const key = `scope.${s}`;
@@ -11,6 +11,7 @@ export function renderConsentPage(o: { locale: Locale; tenantName: string; clien
   };
   return page({
     lang: o.locale,
+    ...(o.brand ? { brand: o.brand } : {}),
     title: t('consent.title'),
     tenantName: o.tenantName,
     body: html`<p><strong>${o.clientName}</strong> ${t('consent.wants')} <strong>${o.email}</strong>. ${t('consent.able')}</p>
@@ -23,6 +24,6 @@ export function renderConsentPage(o: { locale: Locale; tenantName: string; clien
   });
 }
 
-export function renderMessagePage(o: { locale: Locale; tenantName: string; title: string; message: string }): string {
-  return page({ lang: o.locale, title: o.title, tenantName: o.tenantName, body: html`<p>${o.message}</p>` });
+export function renderMessagePage(o: { brand?: Brand; locale: Locale; tenantName: string; title: string; message: string }): string {
+  return page({ lang: o.locale, ...(o.brand ? { brand: o.brand } : {}), title: o.title, tenantName: o.tenantName, body: html`<p>${o.message}</p>` });
 }

@@ -1,12 +1,13 @@
 import type { Locale } from '../../i18n/locale.ts';
-import { html, page } from './layout.ts';
+import { html, page, type Brand } from './layout.ts';
 import { text } from './page-text.ts';
 
 /** The hosted sign-in form: email and password, posted with the interaction's CSRF token. Works without scripts. */
-export function renderLoginPage(o: { locale: Locale; tenantName: string; clientName: string; action: string; csrf: string; email?: string | null; error?: string }): string {
+export function renderLoginPage(o: { brand?: Brand; locale: Locale; tenantName: string; clientName: string; action: string; csrf: string; email?: string | null; error?: string }): string {
   const t = (k: Parameters<typeof text>[1]) => text(o.locale, k);
   return page({
     lang: o.locale,
+    ...(o.brand ? { brand: o.brand } : {}),
     title: t('signin.title'),
     tenantName: o.tenantName,
     body: html`<p>${t('signin.continue')} <strong>${o.clientName}</strong></p>

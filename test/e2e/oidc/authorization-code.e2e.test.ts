@@ -2,7 +2,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser, tenantQuery } from '../../helpers/auth-flows.ts';
+import { createUser, patchTenant, tenantQuery } from '../../helpers/auth-flows.ts';
 import { backendName, bearer, STRONG_PASSWORD } from '../../helpers/test-app.ts';
 import { Browser, discover, oidcTenant, registerClient, runBrowser, startOidcServer, type OidcServer } from './oidc-harness.ts';
 
@@ -240,6 +240,26 @@ describe(`OIDC authorization code + PKCE (${backendName})`, () => {
     const bad = await browser.fetch(oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'https://evil.example/' }).href);
     expect(bad.status).toBe(400);
     expect(bad.location).toBeNull();
+  });
+
+  it('hosted pages show the tenant’s validated branding, allowed by the CSP', async () => {
+    await patchTenant(s.t, 'ac-acme', { branding: { color: '#AA3300', logo_url: 'https://cdn.example/acme.png' } });
+    const browser = new Browser();
+    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+    const pageRes = await browser.fetch((await browser.fetch(url.href)).location!);
+    expect(pageRes.body).toContain('<img class="logo" src="https://cdn.example/acme.png" alt="AC-ACME">');
+    const css = /<style>([\s\S]*?)<\/style>/.exec(pageRes.body)![1]!;
+    expect(css).toContain('--accent:#aa3300');
+    const csp = pageRes.headers.get('content-security-policy')!;
+    expect(csp).toContain(`style-src 'sha256-${createHash('sha256').update(css).digest('base64')}'`);
+    expect(csp).toContain('img-src https://cdn.example');
+    // Values that are not a hex colour or an https URL are ignored, never written into the page.
+    await patchTenant(s.t, 'ac-acme', { branding: { color: 'red}body{display:none', logo_url: 'javascript:alert(1)' } });
+    const plain = await browser.fetch((await browser.fetch(url.href)).location!);
+    expect(plain.body).not.toContain('display:none');
+    expect(plain.body).not.toContain('javascript:');
+    expect(plain.body).toContain('--accent:#2f5bea');
+    expect(plain.headers.get('content-security-policy')).not.toContain('img-src');
   });
 
   it('hosted pages speak Brazilian Portuguese when the browser asks for it', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { chromium, type Browser as Chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../../helpers/auth-flows.ts';
+import { createUser, patchTenant } from '../../helpers/auth-flows.ts';
 import { backendName, STRONG_PASSWORD } from '../../helpers/test-app.ts';
 import { discover, freePort, oidcTenant, registerClient, startOidcServer, type OidcServer } from './oidc-harness.ts';
 
@@ -38,6 +38,7 @@ describe(`OIDC hosted pages in Chromium (${backendName})`, () => {
     await new Promise<void>((r) => rp.listen(port, '127.0.0.1', r));
     s = await startOidcServer();
     issuer = (await oidcTenant(s, 'acme-corp')).issuer;
+    await patchTenant(s.t, 'acme-corp', { branding: { color: '#0f7b5a' } });
     for (const size of Object.keys(VIEWPORTS)) await createUser(s.t, 'acme-corp', `dana-${size}@acme-corp.test`);
     partner = await registerClient(s, 'acme-corp', { name: 'Partner Analytics', type: 'confidential', redirect_uris: [REDIRECT], post_logout_redirect_uris: [BYE] });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
@@ -80,6 +81,9 @@ describe(`OIDC hosted pages in Chromium (${backendName})`, () => {
       await page.getByRole('button', { name: 'Sign in' }).click();
       await expect(page.getByRole('alert').textContent()).resolves.toMatch(/incorrect/);
       await shot(page, `login-error-${size}`);
+      // The tenant's accent colour applies: the page's one stylesheet passed the CSP (its hash includes the colour).
+      const bg = await page.getByRole('button', { name: 'Sign in' }).evaluate((b) => getComputedStyle(b).backgroundColor);
+      expect(bg).toBe('rgb(15, 123, 90)');
       await page.getByLabel('Password').fill(STRONG_PASSWORD);
       await shot(page, `login-${size}`);
       await page.getByRole('button', { name: 'Sign in' }).click();
