@@ -24,6 +24,9 @@ import { webauthnRoutes } from './webauthn/webauthn.routes.ts';
 import { adminMfaRoutes } from './mfa/admin-mfa.routes.ts';
 import { authMfaRoutes } from './mfa/auth-mfa.routes.ts';
 import { meMfaRoutes } from './mfa/me-mfa.routes.ts';
+import { adminClientRoutes } from './oauth/clients/admin-clients.routes.ts';
+import { platformClientRoutes } from './oauth/clients/platform-clients.routes.ts';
+import { oauthRoutes } from './oauth/oauth.routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 // JSON escapes and URL encoding can carry text PostgreSQL cannot store: NUL and unpaired UTF-16 surrogates.
@@ -54,6 +57,7 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
     });
   }
   await app.register(jwksRoutes, { gh: opts.gh });
+  await app.register(oauthRoutes, { gh: opts.gh });
   await app.register(
     async (api) => {
       api.addHook('onRequest', apiRateLimit(opts.gh));
@@ -68,6 +72,7 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
       await api.register(authMfaRoutes, { gh: opts.gh });
       await api.register(meMfaRoutes, { gh: opts.gh });
       await api.register(adminMfaRoutes, { gh: opts.gh });
+      await api.register(adminClientRoutes, { gh: opts.gh });
     },
     { prefix: '/api/v1' },
   );
@@ -171,6 +176,7 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { gh });
   await app.register(platformRoutes, { gh, prefix: '/api/v1/platform' });
+  await app.register(platformClientRoutes, { gh, prefix: '/api/v1/platform' });
   await app.register(tenantApi, { gh, root: false, prefix: '/t/:tenant' });
   await app.register(tenantApi, { gh, root: true });
   return app;

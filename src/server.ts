@@ -4,6 +4,7 @@ import type { Config } from './config/config.ts';
 import { createGatehouse, type Gatehouse, type GatehouseOverrides } from './context.ts';
 import { bootstrapPlatformCredential } from './platform/platform-credentials.ts';
 import { startWebhookWorker } from './security/webhook-worker.ts';
+import { cleanupExpiredCodes } from './oauth/authorize/code-cleanup.ts';
 import { ensureLocalCredential, removeServerFile, runningServer, writeServerFile } from './ops/local-credential.ts';
 
 /** Removes sessions (and, by cascade, their refresh tokens) a day after they can no longer be used. */
@@ -63,6 +64,7 @@ export async function startServer(
   if (config.sessionCleanupSeconds > 0) {
     timer = setInterval(() => {
       cleanupExpiredSessions(gh).catch((err) => gh.logger.warn({ err }, 'session clean-up failed'));
+      cleanupExpiredCodes(gh).catch((err) => gh.logger.warn({ err }, 'authorization code clean-up failed'));
     }, config.sessionCleanupSeconds * 1000);
     timer.unref();
   }

@@ -48,7 +48,15 @@ export type AuditAction =
   | 'mfa.backup_code_used'
   | 'mfa.backup_codes_regenerated'
   | 'mfa.step_up'
-  | 'login.mfa_required';
+  | 'login.mfa_required'
+  | 'oauth.client.created'
+  | 'oauth.client.updated'
+  | 'oauth.client.deleted'
+  | 'oauth.client.secret_rotated'
+  | 'oauth.consent.granted'
+  | 'oauth.code.reuse_detected'
+  | 'oauth.token.revoked'
+  | 'oauth.logout';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {

@@ -17,6 +17,8 @@ const USAGE = `Usage: gatehouse <command> [options]
   tenant update --tenant S [--name N] [--plan P] [--status active|suspended|canceled] [--json]
   user create --tenant S --email E [--password P] [--name N] [--role admin|manager|user|viewer] [--verified] [--json]
   keys rotate --tenant S [--json]
+  client create --tenant S --name N --type public|confidential|service [--redirect-uri URL ...]
+                [--post-logout-redirect-uri URL ...] [--scope "openid email ..."] [--first-party] [--json]
   credential create --name N [--json]      a platform API credential (secret shown once)
 `;
 
@@ -57,6 +59,11 @@ export async function main(argv: string[]): Promise<number> {
       password: { type: 'string' },
       role: { type: 'string' },
       verified: { type: 'boolean' },
+      type: { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
+      scope: { type: 'string' },
+      'first-party': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -146,6 +153,19 @@ export async function main(argv: string[]): Promise<number> {
       if (r.status !== 200) fail(r);
       const k = r.body as { kid: string; retired: string[] };
       print(json, r.body, `New signing key ${k.kid} for ${tenant}; retired: ${k.retired.join(', ') || 'none'}`);
+      return 0;
+    }
+    case 'client create': {
+      const tenant = need('tenant');
+      const body: Record<string, unknown> = { name: need('name'), type: need('type') };
+      if (v['redirect-uri']?.length) body.redirect_uris = v['redirect-uri'];
+      if (v['post-logout-redirect-uri']?.length) body.post_logout_redirect_uris = v['post-logout-redirect-uri'];
+      if (v.scope !== undefined) body.scope = v.scope;
+      if (v['first-party']) body.first_party = true;
+      const r = await withClient(config, (c) => c.call('POST', `/api/v1/platform/tenants/${encodeURIComponent(tenant)}/clients`, body));
+      if (r.status !== 201) fail(r);
+      const cl = r.body as { client_id: string; client_secret?: string; name: string; type: string };
+      print(json, r.body, `Created ${cl.type} client ${cl.name} in ${tenant}\n  client_id: ${cl.client_id}${cl.client_secret ? `\n  client_secret (shown once): ${cl.client_secret}` : ''}`);
       return 0;
     }
     case 'credential create': {

@@ -57,6 +57,7 @@ export const errorCodes = {
   MFA_ALREADY_ENROLLED: { status: 409, category: 'authentication', message: 'An authenticator app is already set up. Remove it first.' },
   MFA_ENROLLMENT_NOT_FOUND: { status: 404, category: 'authentication', message: 'No authenticator setup is in progress, or it has expired. Start again.' },
   MFA_NOT_ENROLLED: { status: 404, category: 'authentication', message: 'No such second factor is set up.' },
+  CLIENT_NOT_FOUND: { status: 404, category: 'system', message: 'OAuth client not found.' },
 } as const satisfies Record<string, { status: number; category: ErrorCategory; message: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -66,6 +66,7 @@ const ptBR: Partial<Record<string, string>> = {
   MFA_ALREADY_ENROLLED: 'Já existe um aplicativo autenticador configurado. Remova-o primeiro.',
   MFA_ENROLLMENT_NOT_FOUND: 'Nenhuma configuração de autenticador em andamento, ou ela expirou. Comece de novo.',
   MFA_NOT_ENROLLED: 'Esse segundo fator não está configurado.',
+  CLIENT_NOT_FOUND: 'Cliente OAuth não encontrado.',
 };
 
 const units = {

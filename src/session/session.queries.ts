@@ -96,7 +96,13 @@ export type RotateResult =
  * (for clients that raced); outside it, the whole session is revoked (reuse detection, RFC 9700 §4.14.2).
  * Returns instead of throwing so a revocation commits.
  */
-export async function rotateRefreshToken(tx: TenantDb, presented: string, settings: TenantSettings): Promise<RotateResult> {
+export async function rotateRefreshToken(
+  tx: TenantDb,
+  presented: string,
+  settings: TenantSettings,
+  /** The OAuth client the token must have been issued to; null/absent = a first-party session's token. */
+  clientId: string | null = null,
+): Promise<RotateResult> {
   if (!presented.startsWith(REFRESH_PREFIX) || presented.length > 100) return { kind: 'invalid' };
   const row = (
     await tx.query<{
@@ -115,14 +121,17 @@ export async function rotateRefreshToken(tx: TenantDb, presented: string, settin
   ).rows[0];
   if (!row || row.status === 'revoked' || row.expired) return { kind: 'invalid' };
   const session = (
-    await tx.query<SessionRow & { live: boolean }>(
-      `SELECT ${SESSION_COLUMNS}, (revoked_at IS NULL AND idle_expires_at > now() AND absolute_expires_at > now()) AS live
+    await tx.query<SessionRow & { live: boolean; client_id: string | null }>(
+      `SELECT ${SESSION_COLUMNS}, (revoked_at IS NULL AND idle_expires_at > now() AND absolute_expires_at > now()) AS live, client_id
        FROM sessions WHERE id = $1 FOR UPDATE`,
       [row.session_id],
     )
   ).rows[0];
   if (!session || !session.live) return { kind: 'invalid' };
+  // A token of another client (or an OAuth client's token at the first-party API) is unknown here; it is not burnt.
+  if (session.client_id !== clientId) return { kind: 'invalid' };
   delete (session as Partial<typeof session>).live;
+  delete (session as Partial<typeof session>).client_id;
 
   if (row.status === 'rotated') {
     // Strict mode (grace 0) never issues a sibling. The explicit check matters: now() is this transaction's start,

@@ -56,6 +56,14 @@ describe(`row-level security, database level (${backendName})`, () => {
         });
         await tx.query(`INSERT INTO mfa_factors (user_id, type, status, secret_enc) VALUES ($1, 'totp', 'active', $2)`, [user.id, sealer.seal('JBSWY3DPEHPK3PXP', `totp:${id}:${user.id}`)]);
         await tx.query(`INSERT INTO mfa_backup_codes (user_id, code_hash) VALUES ($1, $2)`, [user.id, `hash-${n}`]);
+        // OAuth: a client, a code issued to it and a remembered consent.
+        await tx.query(`INSERT INTO oauth_clients (client_id, name, type, token_endpoint_auth_method, grant_types, scopes) VALUES ($1, 'c', 'public', 'none', '{authorization_code}', '{openid}')`, [`ghc_${slug}_${n}`]);
+        await tx.query(
+          `INSERT INTO oauth_codes (code_hash, client_id, user_id, session_id, redirect_uri, code_challenge, scopes, auth_time, amr, acr, expires_at)
+           VALUES ($1, $2, $3, $4, 'https://app.example/cb', 'x', '{openid}', now(), '{pwd}', 'urn:gatehouse:aal1', now() + interval '60 seconds')`,
+          [`code-${slug}-${n}`, `ghc_${slug}_${n}`, user.id, s.session.id],
+        );
+        await tx.query(`INSERT INTO oauth_grants (user_id, client_id, scopes) VALUES ($1, $2, '{openid}')`, [user.id, `ghc_${slug}_${n}`]);
       }
     });
     return id;

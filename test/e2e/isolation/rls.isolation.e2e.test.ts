@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, STRONG_PASSWORD, type TestApp } from '../../helpers/test-app.ts';
 import { totpCode } from '../../../src/mfa/totp.ts';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.ts';
+import * as oidc from 'openid-client';
+import { InjectBrowser, runBrowser } from '../oidc/oidc-harness.ts';
 import { assertAuditAppendOnly, assertNoBypass, assertTenantIsolation, countsByTenant, tenantTables } from './rls-checks.ts';
 
 interface Member {
@@ -87,6 +89,28 @@ describe(`tenant isolation end to end (${backendName})`, () => {
         payload: { response: new SoftAuthenticator({ origin: 'http://gatehouse.test' }).create(options.json().options) },
       });
       expect(passkey.statusCode, passkey.body).toBe(201);
+      // OAuth: a third-party client, the user's consent to it and an authorization code (oauth_* tables).
+      const client = await t.app.inject({
+        method: 'POST',
+        url: `/t/${slug}/api/v1/admin/clients`,
+        headers: { authorization: `Bearer ${admin.access}` },
+        payload: { name: 'partner', type: 'public', redirect_uris: ['https://partner.example/cb'] },
+      });
+      expect(client.statusCode, client.body).toBe(201);
+      const query = new URLSearchParams({
+        response_type: 'code',
+        client_id: client.json().client_id,
+        redirect_uri: 'https://partner.example/cb',
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+      });
+      const callback = await runBrowser(new InjectBrowser(t), `/t/${slug}/oauth/authorize?${query}`, 'https://partner.example/cb', {
+        email: user.email,
+        password: 'a brand new passphrase 4 the club',
+        consent: 'allow',
+      });
+      expect(callback.searchParams.get('code')).toEqual(expect.any(String));
       tenants[key] = { id: created.id, slug, admin, user };
     }
   });

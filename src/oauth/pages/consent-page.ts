@@ -1,0 +1,29 @@
+import type { Locale } from '../../i18n/locale.ts';
+import { html, page, type Brand } from './layout.ts';
+import { hasText, text } from './page-text.ts';
+
+/** Consent: the scopes listed in words, Allow or Deny; the decision is remembered per user and application. */
+export function renderConsentPage(o: { brand?: Brand; locale: Locale; tenantName: string; clientName: string; email: string; scopes: string[]; action: string; csrf: string }): string {
+  const t = (k: Parameters<typeof text>[1]) => text(o.locale, k);
+  const describe = (s: string) => {
+    const key = `scope.${s}`;
+    return hasText(key) ? t(key) : html`${t('scope.custom')} <code>${s}</code>`;
+  };
+  return page({
+    lang: o.locale,
+    ...(o.brand ? { brand: o.brand } : {}),
+    title: t('consent.title'),
+    tenantName: o.tenantName,
+    body: html`<p><strong>${o.clientName}</strong> ${t('consent.wants')} <strong>${o.email}</strong>. ${t('consent.able')}</p>
+<ul class="scopes">${o.scopes.map((s) => html`<li>${describe(s)}</li>`)}</ul>
+<form method="post" action="${o.action}">
+  <input type="hidden" name="csrf" value="${o.csrf}">
+  <button type="submit" name="decision" value="allow">${t('consent.allow')}</button>
+  <button type="submit" name="decision" value="deny" class="secondary">${t('consent.deny')}</button>
+</form>`,
+  });
+}
+
+export function renderMessagePage(o: { brand?: Brand; locale: Locale; tenantName: string; title: string; message: string }): string {
+  return page({ lang: o.locale, ...(o.brand ? { brand: o.brand } : {}), title: o.title, tenantName: o.tenantName, body: html`<p>${o.message}</p>` });
+}
