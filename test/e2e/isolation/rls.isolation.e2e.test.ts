@@ -79,6 +79,14 @@ describe(`tenant isolation end to end (${backendName})`, () => {
         payload: { code: totpCode(totp.json().secret) },
       });
       expect(confirmed.statusCode, confirmed.body).toBe(200);
+      // With MFA on, adding a passkey needs a recent second factor: a backup code steps the session up.
+      const stepped = await t.app.inject({
+        method: 'POST',
+        url: `/t/${slug}/api/v1/auth/step-up`,
+        headers: { authorization: `Bearer ${user.access}` },
+        payload: { backup_code: confirmed.json().backup_codes[0] },
+      });
+      expect(stepped.statusCode, stepped.body).toBe(200);
       // A passkey for the member: a webauthn_credentials row.
       const options = await t.app.inject({ method: 'POST', url: `/t/${slug}/api/v1/me/mfa/webauthn/registration/options`, headers: bearer(user.access) });
       expect(options.statusCode, options.body).toBe(200);
@@ -109,6 +117,8 @@ describe(`tenant isolation end to end (${backendName})`, () => {
         email: user.email,
         password: 'a brand new passphrase 4 the club',
         consent: 'allow',
+        // The member has MFA (above): the hosted sign-in asks for a second factor.
+        mfaCode: confirmed.json().backup_codes[1],
       });
       expect(callback.searchParams.get('code')).toEqual(expect.any(String));
       tenants[key] = { id: created.id, slug, admin, user };

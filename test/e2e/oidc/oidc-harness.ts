@@ -129,7 +129,7 @@ export async function runBrowser(
   browser: Browser,
   authorizationUrl: string,
   redirectUri: string,
-  o: { email?: string; password?: string; consent?: 'allow' | 'deny'; pages?: string[] } = {},
+  o: { email?: string; password?: string; consent?: 'allow' | 'deny'; pages?: string[]; mfaCode?: string } = {},
 ): Promise<URL> {
   let next: { url: string; form?: Record<string, string> } = { url: authorizationUrl };
   for (let hop = 0; hop < 12; hop++) {
@@ -146,6 +146,13 @@ export async function runBrowser(
         if (!o.email) throw new Error('the login page showed but no credentials were given');
         next = { url: action, form: { ...fields, email: o.email, password: o.password! } };
         if (res.status === 401) throw new Error(`sign-in refused:\n${res.body}`);
+        continue;
+      }
+      if (action.endsWith('/mfa')) {
+        o.pages?.push('mfa');
+        if (!o.mfaCode) throw new Error('the second-step page showed but no code was given');
+        if (res.status === 401) throw new Error(`code refused:\n${res.body}`);
+        next = { url: action, form: { ...fields, code: o.mfaCode } };
         continue;
       }
       if (action.endsWith('/consent')) {
