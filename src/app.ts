@@ -19,6 +19,8 @@ import { passwordCheckRoutes } from './passwords/password-check.routes.ts';
 import { platformRoutes } from './platform/platform.routes.ts';
 import { securityMetricsRoutes } from './security/security-metrics.routes.ts';
 import { securityRoutes } from './security/security.routes.ts';
+import { emailFlowRoutes } from './email-flows/email-flows.routes.ts';
+import { mailOutboxRoutes } from './mail/mail-outbox.routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 // JSON escapes and URL encoding can carry text PostgreSQL cannot store: NUL and unpaired UTF-16 surrogates.
@@ -58,6 +60,8 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
       await api.register(auditRoutes, { gh: opts.gh });
       await api.register(securityRoutes, { gh: opts.gh });
       await api.register(securityMetricsRoutes, { gh: opts.gh });
+      await api.register(emailFlowRoutes, { gh: opts.gh });
+      await api.register(mailOutboxRoutes, { gh: opts.gh });
     },
     { prefix: '/api/v1' },
   );

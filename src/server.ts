@@ -4,6 +4,7 @@ import type { Config } from './config/config.ts';
 import { createGatehouse, type Gatehouse, type GatehouseOverrides } from './context.ts';
 import { bootstrapPlatformCredential } from './platform/platform-credentials.ts';
 import { startWebhookWorker } from './security/webhook-worker.ts';
+import { startMailWorker } from './mail/mail-worker.ts';
 import { ensureLocalCredential, removeServerFile, runningServer, writeServerFile } from './ops/local-credential.ts';
 
 /** Removes sessions (and, by cascade, their refresh tokens) a day after they can no longer be used. */
@@ -67,6 +68,8 @@ export async function startServer(
     timer.unref();
   }
   const webhooks = config.webhookIntervalMs > 0 ? startWebhookWorker(gh, config.webhookIntervalMs) : undefined;
+  const mail = config.mailIntervalMs > 0 ? startMailWorker(gh, config.mailIntervalMs) : undefined;
+  if (!config.smtpUrl) gh.logger.warn('SMTP_URL is not set: mail is kept in the outbox and printed to the log (development only)');
   gh.logger.info({ url, publicUrl: config.publicUrl, database: gh.db.kind, kv: gh.kv.kind }, 'Gatehouse listening');
   return {
     gh,
@@ -75,6 +78,7 @@ export async function startServer(
     async stop() {
       clearInterval(timer);
       await webhooks?.stop();
+      await mail?.stop();
       await app.close();
       await gh.close();
       removeServerFile(config.dataDir);

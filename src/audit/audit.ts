@@ -33,7 +33,18 @@ export type AuditAction =
   | 'security.webhook_updated'
   | 'security.webhook_deleted'
   | 'login.suspicious'
-  | 'login.blocked';
+  | 'login.blocked'
+  | 'password.reset_requested'
+  | 'password.reset'
+  | 'email.verification_requested'
+  | 'email.verified'
+  | 'email.change_requested'
+  | 'email.changed'
+  | 'invitation.created'
+  | 'invitation.resent'
+  | 'invitation.revoked'
+  | 'invitation.accepted'
+  | 'passwordless.requested';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {

@@ -32,6 +32,9 @@ const envSchema = z.object({
   GATEHOUSE_HASH_QUEUE: int(1, 100_000).default(256),
   GATEHOUSE_SESSION_CLEANUP_SECONDS: int(0, 86_400).default(300),
   GATEHOUSE_WEBHOOK_INTERVAL_MS: int(0, 3_600_000).default(2000),
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be smtp://[user:pass@]host:port or smtps://...' }).optional(),
+  MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
+  GATEHOUSE_MAIL_INTERVAL_MS: int(0, 3_600_000).default(2000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -57,6 +60,12 @@ export interface Config {
   sessionCleanupSeconds: number;
   /** How often due alert webhooks are sent (0 = never). */
   webhookIntervalMs: number;
+  /** SMTP delivery (`smtp://user:pass@host:port`, `smtps://...`); unset = mail is kept in the outbox and logged. Never logged itself. */
+  smtpUrl: string | undefined;
+  /** Default sender (`Name <address>`); a tenant may override name and address. */
+  mailFrom: string;
+  /** How often due mail is sent (0 = never). */
+  mailIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -134,5 +143,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     hashQueue: e.GATEHOUSE_HASH_QUEUE,
     sessionCleanupSeconds: e.GATEHOUSE_SESSION_CLEANUP_SECONDS,
     webhookIntervalMs: e.GATEHOUSE_WEBHOOK_INTERVAL_MS,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    mailIntervalMs: e.GATEHOUSE_MAIL_INTERVAL_MS,
   };
 }

@@ -42,6 +42,13 @@ const settingsSchema = {
     password_history: { type: 'integer', minimum: 0, maximum: 24 },
     risk_alert_threshold: { type: 'number', minimum: 0, maximum: 1 },
     risk_block_threshold: { type: 'number', minimum: 0, maximum: 1, description: '0 = never block' },
+    email_verification: { type: 'string', enum: ['optional', 'required'] },
+    passwordless: { type: 'boolean' },
+    password_reset_max_per_hour: { type: 'integer', minimum: 1, maximum: 1000 },
+    mail_requests_per_ip_per_hour: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    invitation_ttl: { type: 'integer', minimum: 300, maximum: 30 * 86_400 },
+    mail_from_name: { type: ['string', 'null'], minLength: 1, maxLength: 100, pattern: '^[^\\r\\n<>\"]+$' },
+    mail_from_address: { type: ['string', 'null'], format: 'email', maxLength: 254 },
   },
 } as const;
 

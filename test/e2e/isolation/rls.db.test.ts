@@ -12,6 +12,9 @@ import { createSession, rotateRefreshToken } from '../../../src/session/session.
 import { DEFAULT_SETTINGS } from '../../../src/tenancy/tenant.model.ts';
 import { raiseAlert } from '../../../src/security/alerts.ts';
 import { backendName, openTestDatabase } from '../../helpers/test-app.ts';
+import { issueEmailToken } from '../../../src/email-flows/email-tokens.ts';
+import { enqueueMail } from '../../../src/mail/outbox.ts';
+import { sha256 } from '../../../src/shared/crypto.ts';
 import { assertAuditAppendOnly, assertNoBypass, assertTenantIsolation, tenantTables } from './rls-checks.ts';
 
 /** Database-level isolation: the migrated schema and the tenant transaction, without the HTTP layer. */
@@ -41,6 +44,10 @@ describe(`row-level security, database level (${backendName})`, () => {
         // With the endpoint in place, an alert also queues its webhook delivery.
         await raiseAlert(tx, { type: 'multiple_failures', userId: user.id, details: { failures: 5 } });
         await tx.query(`INSERT INTO login_signals (user_id, kind, value) VALUES ($1, 'hour', '09')`, [user.id]);
+        // Issue 5: a one-time email token, its mail in the outbox, an invitation.
+        await issueEmailToken(tx, { purpose: 'password_reset', email: user.email, userId: user.id, tokenHash: sha256(`t${n}${slug}`), supersede: [], issue: true });
+        await enqueueMail(tx, sealer, { id, name: slug, branding: {} }, { to: user.email, template: 'mfa_reset', data: {}, locale: 'en' });
+        await tx.query(`INSERT INTO invitations (email, role, token_hash, expires_at) VALUES ($1, 'user', $2, now() + interval '1 day')`, [`i${n}@${slug}.test`, sha256(`i${n}${slug}`)]);
       }
     });
     return id;

@@ -1,0 +1,61 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Gatehouse } from '../context.ts';
+import { auditContext, noContent, requireTenant } from '../http/request-context.ts';
+import { emailField, errorResponses, passwordField } from '../http/schemas.ts';
+import { requestPasswordReset, resetPassword } from './password-reset.ts';
+
+/** The one answer of every request that may or may not send a mail. */
+export const ACCEPTED = { status: 'accepted' } as const;
+export const acceptedSchema = {
+  type: 'object',
+  properties: { status: { type: 'string', enum: ['accepted'] } },
+  description: 'Always the same, whether or not the address has an account',
+} as const;
+
+export const tokenField = { type: 'string', minLength: 1, maxLength: 200 } as const;
+
+export const acceptLanguage = (request: FastifyRequest) => {
+  const h = request.headers['accept-language'];
+  return typeof h === 'string' ? h : undefined;
+};
+
+export async function emailFlowRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
+  app.post<{ Body: { email: string } }>(
+    '/auth/password/forgot',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Mail a password-reset link; answers 202 whether or not the address has an account',
+        body: { type: 'object', required: ['email'], additionalProperties: false, properties: { email: emailField } },
+        response: { 202: acceptedSchema, ...errorResponses(403, 404, 429) },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await requireTenant(gh, request);
+      await requestPasswordReset(gh, tenant, request.body.email, auditContext(request), acceptLanguage(request));
+      return reply.code(202).send(ACCEPTED);
+    },
+  );
+
+  app.post<{ Body: { token: string; password: string } }>(
+    '/auth/password/reset',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Set a new password with a mailed reset token; every session is signed out',
+        body: {
+          type: 'object',
+          required: ['token', 'password'],
+          additionalProperties: false,
+          properties: { token: tokenField, password: passwordField },
+        },
+        response: { 204: { type: 'null' }, ...errorResponses(403, 404, 410) },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await requireTenant(gh, request);
+      await resetPassword(gh, tenant, request.body, auditContext(request));
+      return noContent(reply);
+    },
+  );
+}
