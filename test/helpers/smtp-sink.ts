@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import type { Gatehouse } from '../../src/context.ts';
+import { deliverDueMail } from '../../src/mail/mail-worker.ts';
 
 export const SMTP_USER = 'mailer';
 export const SMTP_PASS = 's3cret-smtp-pass';
@@ -105,4 +107,24 @@ export function codeFromMail(m: Pick<ReceivedMail, 'text'>): string {
   const match = /^(\d{6})$/m.exec(m.text);
   if (!match) throw new Error(`no code in mail: ${m.text}`);
   return match[1]!;
+}
+
+/**
+ * Runs the mail worker once and returns the newest message to `address` that arrived in this run (throws when none
+ * did): how the flow tests read a link or code out of the mail the server really sent.
+ */
+export async function deliverAndRead(gh: Gatehouse, sink: SmtpSink, address: string): Promise<ReceivedMail> {
+  const before = sink.to(address).length;
+  // sendMail resolves once the receiver has acknowledged the data, which it does after parsing and storing it.
+  const run = await deliverDueMail(gh);
+  const mails = sink.to(address);
+  if (mails.length <= before) throw new Error(`no new mail to ${address} (worker run: ${JSON.stringify(run)})`);
+  return mails[mails.length - 1]!;
+}
+
+/** Runs the mail worker once and asserts nothing reached `address`. */
+export async function expectNoMail(gh: Gatehouse, sink: SmtpSink, address: string): Promise<void> {
+  const before = sink.to(address).length;
+  await deliverDueMail(gh);
+  if (sink.to(address).length !== before) throw new Error(`unexpected mail to ${address}: ${sink.to(address).at(-1)!.subject}`);
 }
