@@ -36,7 +36,6 @@ export type AuditAction =
   | 'login.blocked'
   | 'password.reset_requested'
   | 'password.reset'
-  | 'email.verification_requested'
   | 'email.verified'
   | 'email.change_requested'
   | 'email.changed'
@@ -44,7 +43,8 @@ export type AuditAction =
   | 'invitation.resent'
   | 'invitation.revoked'
   | 'invitation.accepted'
-  | 'passwordless.requested';
+  | 'passwordless.requested'
+  | 'registration.existing_email';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {

@@ -6,6 +6,8 @@ import { bearerSecurity, emailField, errorResponses, passwordField, tokenRespons
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { login, logout, logoutAll, refresh, register, type TokenResponse } from './auth.service.ts';
 import { clearRefreshCookies, refreshTokenFromCookie, setRefreshCookies } from './refresh-cookie.ts';
+import { ACCEPTED, acceptedSchema, acceptLanguage } from '../email-flows/email-flows.routes.ts';
+import { registerPendingVerification } from '../email-flows/email-verification.ts';
 
 const delivery = {
   token_delivery: {
@@ -33,19 +35,26 @@ export async function authRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }
       schema: {
         tags: ['auth'],
         summary: 'Create an account (when the tenant allows open registration) and sign in',
+        description:
+          'With email_verification "optional": 201, signed in, a verification link mailed (409 EMAIL_TAKEN for a taken address). ' +
+          'With "required": 202 for every address, new or taken; a new address gets a verification link, an existing one a notice.',
         body: {
           type: 'object',
           required: ['email', 'password'],
           additionalProperties: false,
           properties: { email: emailField, password: passwordField, name: { type: 'string', minLength: 1, maxLength: 200 }, ...delivery },
         },
-        response: { 201: tokenResponseSchema, ...errorResponses(403, 404, 409, 503) },
+        response: { 201: tokenResponseSchema, 202: acceptedSchema, ...errorResponses(403, 404, 409, 503) },
       },
     },
     async (request, reply) => {
       const tenant = await requireTenant(gh, request);
       const { token_delivery, ...input } = request.body;
-      const body = await register(gh, tenant, input, auditContext(request), client(request));
+      if (effectiveSettings(tenant).email_verification === 'required') {
+        await registerPendingVerification(gh, tenant, input, auditContext(request), acceptLanguage(request));
+        return reply.code(202).send(ACCEPTED);
+      }
+      const body = await register(gh, tenant, input, auditContext(request), client(request), { acceptLanguage: acceptLanguage(request) });
       return reply.code(201).send(deliver(request, reply, body, token_delivery));
     },
   );

@@ -17,6 +17,7 @@ import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import { issueAccessToken, type AccessClaims } from '../tokens/access-token.ts';
 import { denySessions, denyToken } from '../tokens/denylist.ts';
 import { raiseAlert } from '../security/alerts.ts';
+import { queueEmailVerification } from '../email-flows/email-verification.ts';
 
 export interface TokenResponse {
   access_token: string;
@@ -70,6 +71,7 @@ export async function register(
   input: { email: string; password: string; name?: string | undefined },
   ctx: AuditContext,
   client: ClientInfo,
+  opts: { acceptLanguage?: string | undefined } = {},
 ): Promise<TokenResponse> {
   const settings = effectiveSettings(tenant);
   if (settings.registration !== 'open') throw new AppError('REGISTRATION_CLOSED');
@@ -77,6 +79,8 @@ export async function register(
   const passwordHash = await preparePassword(gh, tenant, input.password, input);
   const { user, session, refreshToken } = await withTenantTx(gh.db, tenant.id, async (tx) => {
     const user = await insertUserChecked(tx, tenant, { ...input, passwordHash }, { ctx, action: 'user.registered' });
+    // 'optional' email verification: signed in at once (email_verified false in tokens), with a link to verify.
+    await queueEmailVerification(tx, gh, tenant, user, opts);
     await recordLogin(tx, user.id);
     const s = await createSession(tx, { userId: user.id, ...client, amr: ['pwd'], aal: 1 }, settings);
     await recordAudit(tx, ctx, { action: 'login.succeeded', actorId: user.id, actorType: 'user', subjectId: user.id, details: { method: 'password', session_id: s.session.id, registration: true } });
@@ -125,6 +129,8 @@ export async function login(
     gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'blocked', method: 'password' });
     throw new AppError('ACCOUNT_DISABLED');
   }
+  // Like the lock: only someone who holds the password learns the address is unverified.
+  if (settings.email_verification === 'required' && !user.email_verified) throw new AppError('EMAIL_NOT_VERIFIED');
   const signals = currentSignals(client.ip, client.userAgent, user.timezone);
   const recentFailures = await gh.throttle.failureCount(throttlePolicy(settings), ids[0]!);
   const risk = assessLoginRisk(known, signals, { userAgent: client.userAgent, recentFailures });

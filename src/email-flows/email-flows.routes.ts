@@ -3,6 +3,7 @@ import type { Gatehouse } from '../context.ts';
 import { auditContext, noContent, requireTenant } from '../http/request-context.ts';
 import { emailField, errorResponses, passwordField } from '../http/schemas.ts';
 import { requestPasswordReset, resetPassword } from './password-reset.ts';
+import { resendVerification, verifyEmail } from './email-verification.ts';
 
 /** The one answer of every request that may or may not send a mail. */
 export const ACCEPTED = { status: 'accepted' } as const;
@@ -56,6 +57,40 @@ export async function emailFlowRoutes(app: FastifyInstance, { gh }: { gh: Gateho
       const tenant = await requireTenant(gh, request);
       await resetPassword(gh, tenant, request.body, auditContext(request));
       return noContent(reply);
+    },
+  );
+
+  app.post<{ Body: { token: string } }>(
+    '/auth/verify-email',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Confirm an email address with the mailed token (presenting it again after it worked is harmless)',
+        body: { type: 'object', required: ['token'], additionalProperties: false, properties: { token: tokenField } },
+        response: { 204: { type: 'null' }, ...errorResponses(403, 404, 410) },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await requireTenant(gh, request);
+      await verifyEmail(gh, tenant, request.body.token, auditContext(request));
+      return noContent(reply);
+    },
+  );
+
+  app.post<{ Body: { email: string } }>(
+    '/auth/verify-email/resend',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Mail a new verification link; answers 202 whether or not the address has an (unverified) account',
+        body: { type: 'object', required: ['email'], additionalProperties: false, properties: { email: emailField } },
+        response: { 202: acceptedSchema, ...errorResponses(403, 404, 429) },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await requireTenant(gh, request);
+      await resendVerification(gh, tenant, request.body.email, auditContext(request), acceptLanguage(request));
+      return reply.code(202).send(ACCEPTED);
     },
   );
 }

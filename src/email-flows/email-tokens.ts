@@ -75,9 +75,14 @@ export async function issueEmailToken(tx: TenantDb, i: IssueInput): Promise<void
   );
 }
 
+/** The row of a presented token (any purpose, any state), locked for the rest of the transaction; undefined when unknown here. */
+export async function findEmailToken(tx: TenantDb, token: string): Promise<EmailTokenRow | undefined> {
+  return (await tx.query<EmailTokenRow>(`SELECT ${COLUMNS} FROM email_tokens WHERE token_hash = $1 FOR UPDATE`, [sha256(token)])).rows[0];
+}
+
 /** The token's row, locked for the rest of the transaction; refuses unknown (or another tenant's), wrong-purpose, used and expired tokens. */
 export async function checkEmailToken(tx: TenantDb, token: string, purpose: EmailTokenPurpose): Promise<EmailTokenRow> {
-  const row = (await tx.query<EmailTokenRow>(`SELECT ${COLUMNS} FROM email_tokens WHERE token_hash = $1 FOR UPDATE`, [sha256(token)])).rows[0];
+  const row = await findEmailToken(tx, token);
   // RLS: another tenant's token is simply not found here.
   if (!row) throw new AppError('EMAIL_TOKEN_INVALID');
   if (row.purpose !== purpose) throw new AppError('EMAIL_TOKEN_WRONG_PURPOSE');

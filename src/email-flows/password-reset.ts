@@ -14,11 +14,8 @@ import { sha256 } from '../shared/crypto.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import { checkEmailToken, consumeEmailToken, EMAIL_TOKEN_TTL, issueEmailToken, newEmailToken, revokeEmailTokens } from './email-tokens.ts';
+import { flowLink } from './flow-link.ts';
 import { guardMailRequest, withinMailBudget } from './mail-limits.ts';
-
-/** Where a mailed link points: the tenant's hosted pages (issue 7) under its issuer. */
-export const flowLink = (tenant: Pick<ResolvedTenant, 'issuer'>, page: string, token: string) =>
-  `${tenant.issuer}/${page}?token=${encodeURIComponent(token)}`;
 
 /**
  * POST /auth/password/forgot. Always the same 202: a known address gets a reset link; an unknown, disabled or
