@@ -21,6 +21,7 @@ import { securityMetricsRoutes } from './security/security-metrics.routes.ts';
 import { securityRoutes } from './security/security.routes.ts';
 import { emailFlowRoutes } from './email-flows/email-flows.routes.ts';
 import { mailOutboxRoutes } from './mail/mail-outbox.routes.ts';
+import { invitationRoutes } from './email-flows/invitations.routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 // JSON escapes and URL encoding can carry text PostgreSQL cannot store: NUL and unpaired UTF-16 surrogates.
@@ -62,6 +63,7 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
       await api.register(securityMetricsRoutes, { gh: opts.gh });
       await api.register(emailFlowRoutes, { gh: opts.gh });
       await api.register(mailOutboxRoutes, { gh: opts.gh });
+      await api.register(invitationRoutes, { gh: opts.gh });
     },
     { prefix: '/api/v1' },
   );

@@ -80,11 +80,19 @@ export async function findEmailToken(tx: TenantDb, token: string): Promise<Email
   return (await tx.query<EmailTokenRow>(`SELECT ${COLUMNS} FROM email_tokens WHERE token_hash = $1 FOR UPDATE`, [sha256(token)])).rows[0];
 }
 
+/**
+ * The error for a token not in email_tokens: an invitation token presented elsewhere is the wrong purpose; anything
+ * else (including another tenant's token, which RLS hides) is invalid.
+ */
+export async function unknownTokenError(tx: TenantDb, token: string): Promise<AppError> {
+  const invitation = await tx.query('SELECT 1 FROM invitations WHERE token_hash = $1', [sha256(token)]);
+  return new AppError(invitation.rows.length ? 'EMAIL_TOKEN_WRONG_PURPOSE' : 'EMAIL_TOKEN_INVALID');
+}
+
 /** The token's row, locked for the rest of the transaction; refuses unknown (or another tenant's), wrong-purpose, used and expired tokens. */
 export async function checkEmailToken(tx: TenantDb, token: string, purpose: EmailTokenPurpose): Promise<EmailTokenRow> {
   const row = await findEmailToken(tx, token);
-  // RLS: another tenant's token is simply not found here.
-  if (!row) throw new AppError('EMAIL_TOKEN_INVALID');
+  if (!row) throw await unknownTokenError(tx, token);
   if (row.purpose !== purpose) throw new AppError('EMAIL_TOKEN_WRONG_PURPOSE');
   if (row.consumed_at) throw new AppError('EMAIL_TOKEN_USED');
   if (row.expires_at.getTime() <= Date.now()) throw new AppError('EMAIL_TOKEN_EXPIRED');

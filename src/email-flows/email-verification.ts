@@ -10,7 +10,7 @@ import { guardRegistration } from '../protection/login-protection.ts';
 import { sha256 } from '../shared/crypto.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
-import { EMAIL_TOKEN_TTL, findEmailToken, issueEmailToken, newEmailToken } from './email-tokens.ts';
+import { EMAIL_TOKEN_TTL, findEmailToken, issueEmailToken, newEmailToken, unknownTokenError } from './email-tokens.ts';
 import { guardMailRequest, withinMailBudget } from './mail-limits.ts';
 import { flowLink } from './flow-link.ts';
 
@@ -87,7 +87,7 @@ export async function registerPendingVerification(
 export async function verifyEmail(gh: Gatehouse, tenant: ResolvedTenant, token: string, ctx: AuditContext): Promise<void> {
   const userId = await withTenantTx(gh.db, tenant.id, async (tx) => {
     const row = await findEmailToken(tx, token);
-    if (!row) throw new AppError('EMAIL_TOKEN_INVALID');
+    if (!row) throw await unknownTokenError(tx, token);
     if (row.purpose !== 'email_verification') throw new AppError('EMAIL_TOKEN_WRONG_PURPOSE');
     const user = row.user_id ? await findUserById(tx, row.user_id) : undefined;
     // The address changed since the link was sent: it proves nothing about the current one.

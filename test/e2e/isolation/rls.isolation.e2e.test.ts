@@ -65,6 +65,16 @@ describe(`tenant isolation end to end (${backendName})`, () => {
         });
         expect(bad.statusCode, bad.body).toBe(401);
       }
+      // Issue 5: a reset request (email_tokens, mail_outbox) and an invitation (invitations).
+      const forgot = await t.app.inject({ method: 'POST', url: `/t/${slug}/api/v1/auth/password/forgot`, payload: { email: `member@${slug}.test` } });
+      expect(forgot.statusCode, forgot.body).toBe(202);
+      const invite = await t.app.inject({
+        method: 'POST',
+        url: `/t/${slug}/api/v1/admin/invitations`,
+        headers: { authorization: `Bearer ${admin.access}` },
+        payload: { email: `invitee@${slug}.test`, role: 'user' },
+      });
+      expect(invite.statusCode, invite.body).toBe(201);
       tenants[key] = { id: created.id, slug, admin, user };
     }
   });
