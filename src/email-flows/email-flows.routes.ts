@@ -4,6 +4,11 @@ import { auditContext, noContent, requireTenant } from '../http/request-context.
 import { emailField, errorResponses, passwordField } from '../http/schemas.ts';
 import { requestPasswordReset, resetPassword } from './password-reset.ts';
 import { resendVerification, verifyEmail } from './email-verification.ts';
+import { startPasswordless, verifyPasswordless, type PasswordlessMethod } from './passwordless.ts';
+import { AppError } from '../errors/app-error.ts';
+import { setRefreshCookies } from '../auth/refresh-cookie.ts';
+import { tokenResponseSchema } from '../http/schemas.ts';
+import { effectiveSettings } from '../tenancy/tenant.model.ts';
 
 /** The one answer of every request that may or may not send a mail. */
 export const ACCEPTED = { status: 'accepted' } as const;
@@ -91,6 +96,62 @@ export async function emailFlowRoutes(app: FastifyInstance, { gh }: { gh: Gateho
       const tenant = await requireTenant(gh, request);
       await resendVerification(gh, tenant, request.body.email, auditContext(request), acceptLanguage(request));
       return reply.code(202).send(ACCEPTED);
+    },
+  );
+
+  app.post<{ Body: { email: string; method: PasswordlessMethod } }>(
+    '/auth/passwordless/start',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Mail a sign-in link or 6-digit code (when the tenant enables passwordless); 202 for every address',
+        body: {
+          type: 'object',
+          required: ['email', 'method'],
+          additionalProperties: false,
+          properties: { email: emailField, method: { type: 'string', enum: ['link', 'code'] } },
+        },
+        response: { 202: acceptedSchema, ...errorResponses(403, 404, 429) },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await requireTenant(gh, request);
+      await startPasswordless(gh, tenant, request.body, auditContext(request), acceptLanguage(request));
+      return reply.code(202).send(ACCEPTED);
+    },
+  );
+
+  app.post<{ Body: { token?: string; email?: string; code?: string; token_delivery?: string } }>(
+    '/auth/passwordless/verify',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in with a mailed link token, or an email and its 6-digit code (5 wrong codes burn it)',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            token: tokenField,
+            email: emailField,
+            code: { type: 'string', pattern: '^[0-9]{6}$' },
+            token_delivery: { type: 'string', enum: ['body', 'cookie'] },
+          },
+        },
+        response: { 200: tokenResponseSchema, ...errorResponses(401, 403, 404, 410, 429) },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await requireTenant(gh, request);
+      const { token, email, code, token_delivery } = request.body;
+      if (token ? email !== undefined || code !== undefined : email === undefined || code === undefined) {
+        throw new AppError('VALIDATION_ERROR', {
+          message: 'Send either {token} or {email, code}.',
+          details: [{ field: token ? 'token' : 'code', message: 'send either token, or email and code' }],
+        });
+      }
+      const client = { ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
+      const body = await verifyPasswordless(gh, tenant, { token, email, code }, auditContext(request), client);
+      return token_delivery === 'cookie' ? setRefreshCookies(request, reply, body, effectiveSettings(tenant).refresh_token_ttl) : body;
     },
   );
 }
