@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Gatehouse } from '../context.ts';
-import { auditContext, noContent, requireTenant } from '../http/request-context.ts';
-import { emailField, errorResponses, passwordField } from '../http/schemas.ts';
-import { requestPasswordReset, resetPassword } from './password-reset.ts';
-import { resendVerification, verifyEmail } from './email-verification.ts';
-import { startPasswordless, verifyPasswordless, type PasswordlessMethod } from './passwordless.ts';
-import { AppError } from '../errors/app-error.ts';
 import { setRefreshCookies } from '../auth/refresh-cookie.ts';
-import { tokenResponseSchema } from '../http/schemas.ts';
+import type { Gatehouse } from '../context.ts';
+import { AppError } from '../errors/app-error.ts';
+import { auditContext, authenticate, noContent, requireTenant } from '../http/request-context.ts';
+import { bearerSecurity, emailField, errorResponses, passwordField, tokenResponseSchema } from '../http/schemas.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
+import { confirmEmailChange, requestEmailChange } from './email-change.ts';
+import { resendVerification, verifyEmail } from './email-verification.ts';
+import { requestPasswordReset, resetPassword } from './password-reset.ts';
+import { startPasswordless, verifyPasswordless, type PasswordlessMethod } from './passwordless.ts';
 
 /** The one answer of every request that may or may not send a mail. */
 export const ACCEPTED = { status: 'accepted' } as const;
@@ -152,6 +152,53 @@ export async function emailFlowRoutes(app: FastifyInstance, { gh }: { gh: Gateho
       const client = { ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
       const body = await verifyPasswordless(gh, tenant, { token, email, code }, auditContext(request), client);
       return token_delivery === 'cookie' ? setRefreshCookies(request, reply, body, effectiveSettings(tenant).refresh_token_ttl) : body;
+    },
+  );
+
+  app.post<{ Body: { new_email: string; current_password: string } }>(
+    '/me/email',
+    {
+      schema: {
+        tags: ['me'],
+        security: bearerSecurity,
+        summary: 'Change your email address: needs the current password; a confirmation link goes to the new address',
+        body: {
+          type: 'object',
+          required: ['new_email', 'current_password'],
+          additionalProperties: false,
+          properties: { new_email: emailField, current_password: passwordField },
+        },
+        response: { 202: acceptedSchema, ...errorResponses(401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const claims = await authenticate(gh, request, 'profile:write');
+      await requestEmailChange(
+        gh,
+        request.tenant!,
+        claims.sub,
+        { newEmail: request.body.new_email, currentPassword: request.body.current_password },
+        auditContext(request),
+        acceptLanguage(request),
+      );
+      return reply.code(202).send(ACCEPTED);
+    },
+  );
+
+  app.post<{ Body: { token: string } }>(
+    '/auth/email-change/confirm',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Confirm a new email address with the link mailed to it; the old address is notified',
+        body: { type: 'object', required: ['token'], additionalProperties: false, properties: { token: tokenField } },
+        response: { 204: { type: 'null' }, ...errorResponses(403, 404, 409, 410) },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await requireTenant(gh, request);
+      await confirmEmailChange(gh, tenant, request.body.token, auditContext(request));
+      return noContent(reply);
     },
   );
 }
