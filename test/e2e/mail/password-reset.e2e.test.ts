@@ -120,6 +120,10 @@ describe(`password reset over SMTP (${backendName})`, () => {
     expect((await register(t, 'reset-a', 'ivy@a.test')).statusCode).toBe(201);
     for (let i = 0; i < 3; i++) expect((await login(t, 'reset-a', 'ivy@a.test', 'wrong password entirely 1')).statusCode).toBe(401);
     expectError(await login(t, 'reset-a', 'ivy@a.test'), 403, 'ACCOUNT_LOCKED');
+    // The owner was mailed when the account locked.
+    const locked = await deliverAndRead(t.gh, sink, 'ivy@a.test');
+    expect(locked.subject).toContain('Your account was locked');
+    expect(locked.text).toContain('locked for 30 minutes');
     const token = await mailedToken('reset-a', 'ivy@a.test');
     expect((await reset('reset-a', token)).statusCode).toBe(204);
     expect((await login(t, 'reset-a', 'ivy@a.test', NEW_PASSWORD)).statusCode).toBe(200);
