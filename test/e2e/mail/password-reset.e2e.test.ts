@@ -28,6 +28,7 @@ describe(`password reset over SMTP (${backendName})`, () => {
     await createTenant(t, 'reset-b', { settings: { password_reset_max_per_hour: 100 } });
     await createTenant(t, 'reset-budget');
     await createTenant(t, 'reset-ip', { settings: { mail_requests_per_ip_per_hour: 2 } });
+    await createTenant(t, 'reset-throttled', { settings: { login_max_failures_per_email: 2 } });
   });
   afterAll(async () => {
     await t?.close();
@@ -127,6 +128,16 @@ describe(`password reset over SMTP (${backendName})`, () => {
     const token = await mailedToken('reset-a', 'ivy@a.test');
     expect((await reset('reset-a', token)).statusCode).toBe(204);
     expect((await login(t, 'reset-a', 'ivy@a.test', NEW_PASSWORD)).statusCode).toBe(200);
+  });
+
+  it('an address waiting out a login delay can still ask for a reset', async () => {
+    expect((await register(t, 'reset-throttled', 'kim@throttled.test')).statusCode).toBe(201);
+    for (let i = 0; i < 2; i++) expect((await login(t, 'reset-throttled', 'kim@throttled.test', 'wrong password entirely 1')).statusCode).toBe(401);
+    expectError(await login(t, 'reset-throttled', 'kim@throttled.test'), 429, 'RATE_LIMITED');
+    const token = await mailedToken('reset-throttled', 'kim@throttled.test');
+    expect((await reset('reset-throttled', token)).statusCode).toBe(204);
+    // The reset also lifted the email's delay.
+    expect((await login(t, 'reset-throttled', 'kim@throttled.test', NEW_PASSWORD)).statusCode).toBe(200);
   });
 
   it('at most 3 mails per address per hour: beyond, the same 202 and no mail', async () => {
