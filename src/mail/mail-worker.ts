@@ -34,6 +34,7 @@ interface Claimed {
   template: string;
   body_enc: string | null;
   attempts: number;
+  created_at: Date;
 }
 
 type Transport = ReturnType<typeof nodemailer.createTransport>;
@@ -90,13 +91,15 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
        WHERE id IN (
          SELECT id FROM mail_outbox WHERE status = 'queued' AND next_attempt_at <= now()
          ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING id, tenant_id, to_address, subject, template, body_enc, attempts`,
+       RETURNING id, tenant_id, to_address, subject, template, body_enc, attempts, created_at`,
       [opts.batch ?? 50, CLAIM_LEASE_SECONDS],
     ),
   );
   const result: MailRunResult = { attempted: 0, sent: 0, logged: 0, retrying: 0, failed: 0 };
   const smtpUrl = gh.config.smtpUrl;
-  for (const m of claimed.rows) {
+  // UPDATE ... RETURNING keeps no order: send in the order the mail was written (a newer link after an older one).
+  const due = claimed.rows.sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
+  for (const m of due) {
     result.attempted++;
     const attempts = m.attempts + 1;
     const tenant = await gh.tenants.byId(m.tenant_id);
