@@ -22,6 +22,7 @@ import { securityRoutes } from './security/security.routes.ts';
 import { emailFlowRoutes } from './email-flows/email-flows.routes.ts';
 import { mailOutboxRoutes } from './mail/mail-outbox.routes.ts';
 import { invitationRoutes } from './email-flows/invitations.routes.ts';
+import { tenantSmtpRoutes } from './mail/tenant-smtp.routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 // JSON escapes and URL encoding can carry text PostgreSQL cannot store: NUL and unpaired UTF-16 surrogates.
@@ -167,6 +168,7 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { gh });
   await app.register(platformRoutes, { gh, prefix: '/api/v1/platform' });
+  await app.register(tenantSmtpRoutes, { gh, prefix: '/api/v1/platform' });
   await app.register(tenantApi, { gh, root: false, prefix: '/t/:tenant' });
   await app.register(tenantApi, { gh, root: true });
   return app;

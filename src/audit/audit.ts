@@ -44,7 +44,9 @@ export type AuditAction =
   | 'invitation.revoked'
   | 'invitation.accepted'
   | 'passwordless.requested'
-  | 'registration.existing_email';
+  | 'registration.existing_email'
+  | 'mail.smtp_updated'
+  | 'mail.smtp_deleted';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {

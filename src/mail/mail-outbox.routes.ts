@@ -85,19 +85,20 @@ export async function mailOutboxRoutes(app: FastifyInstance, { gh }: { gh: Gateh
         params.push(at, id);
         where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
       }
-      const rows = (
-        await withTenantTx(gh.db, tenant.id, (tx) =>
-          tx.query<OutboxRow>(
+      const { rows, ownSmtp } = await withTenantTx(gh.db, tenant.id, async (tx) => ({
+        rows: (
+          await tx.query<OutboxRow>(
             `SELECT id, to_address, template, locale, subject, status, attempts, last_error, next_attempt_at, created_at, sent_at, body_enc,
                to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
              FROM mail_outbox ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id DESC LIMIT $1`,
             params,
-          ),
-        )
-      ).rows;
+          )
+        ).rows,
+        ownSmtp: (await tx.query('SELECT 1 FROM tenant_smtp')).rows.length > 0,
+      }));
       const page = rows.slice(0, limit);
       // Bodies hold one-time links: shown only in development (no SMTP), where they are in the log anyway.
-      const showBodies = !gh.config.smtpUrl;
+      const showBodies = !gh.config.smtpUrl && !ownSmtp;
       const messages = page.map((r) => {
         let text: string | undefined;
         if (showBodies && r.body_enc) {

@@ -3,6 +3,7 @@ import type { Gatehouse } from '../context.ts';
 import { withPlatformTx, withTenantTx } from '../db/tenant-tx.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { mailBodyContext } from './outbox.ts';
+import { readTenantSmtp } from './tenant-smtp.ts';
 
 export interface MailWorkerOptions {
   /** First retry delay; doubles with each failed attempt (default 10 s). */
@@ -38,16 +39,35 @@ interface Claimed {
 }
 
 type Transport = ReturnType<typeof nodemailer.createTransport>;
-const transports = new WeakMap<Gatehouse, Transport>();
+/** Transports per process: the global one (SMTP_URL) and each tenant's own, keyed by the tenant and its setting's version. */
+const transports = new WeakMap<Gatehouse, Map<string, Transport>>();
 
-/** One SMTP transport per process, from SMTP_URL (user, password, host, port; smtps:// = implicit TLS). */
-function transportOf(gh: Gatehouse, smtpUrl: string): Transport {
-  let t = transports.get(gh);
+function transportFor(gh: Gatehouse, key: string, smtpUrl: string): Transport {
+  let byKey = transports.get(gh);
+  if (!byKey) {
+    byKey = new Map();
+    transports.set(gh, byKey);
+  }
+  let t = byKey.get(key);
   if (!t) {
+    // A tenant's changed setting gets a new key: drop its older transports.
+    const tenantPrefix = key.split('@')[0] + '@';
+    for (const [k, old] of byKey) {
+      if (k !== key && k.startsWith(tenantPrefix) && tenantPrefix !== 'global@') {
+        old.close();
+        byKey.delete(k);
+      }
+    }
     t = nodemailer.createTransport({ url: smtpUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 });
-    transports.set(gh, t);
+    byKey.set(key, t);
   }
   return t;
+}
+
+/** Closes every SMTP transport of this process (shutdown). */
+export function closeMailTransports(gh: Gatehouse): void {
+  for (const t of transports.get(gh)?.values() ?? []) t.close();
+  transports.delete(gh);
 }
 
 /** `Name <address>` from MAIL_FROM, with the tenant's name and address overrides. */
@@ -77,7 +97,8 @@ function describeError(err: unknown, smtpUrl: string): string {
  * and each outcome recorded in the message's tenant transaction: a crash between claim and record only delays a
  * message by the lease (the receiver may then see it twice, never zero times).
  *
- * With no SMTP_URL (the embedded development default) a message is printed to the log instead and marked
+ * A tenant with its own SMTP server (tenant_smtp, set by the platform operator) sends through it; the others through
+ * SMTP_URL. With neither (the embedded development default) a message is printed to the log instead and marked
  * `logged`. This is the one place a one-time link or code is ever written to a log: it exists so that a newcomer
  * can finish every flow locally, and never happens once SMTP is configured.
  */
@@ -96,7 +117,23 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
     ),
   );
   const result: MailRunResult = { attempted: 0, sent: 0, logged: 0, retrying: 0, failed: 0 };
-  const smtpUrl = gh.config.smtpUrl;
+  // Each tenant's own SMTP server (sealed), looked up once per run.
+  const overrides = new Map<string, { url: string; version: string } | undefined>();
+  const smtpOf = async (tenantId: string) => {
+    if (!overrides.has(tenantId)) {
+      let o: { url: string; version: string } | undefined;
+      try {
+        o = await withTenantTx(gh.db, tenantId, (tx) => readTenantSmtp(tx, gh.sealer));
+      } catch {
+        // A setting that cannot be opened (master key changed) must not stop the tenant's mail: the global server.
+        o = undefined;
+      }
+      overrides.set(tenantId, o);
+    }
+    const o = overrides.get(tenantId);
+    if (o) return { url: o.url, key: `${tenantId}@${o.version}` };
+    return gh.config.smtpUrl ? { url: gh.config.smtpUrl, key: 'global@' } : undefined;
+  };
   // UPDATE ... RETURNING keeps no order: send in the order the mail was written (a newer link after an older one).
   const due = claimed.rows.sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
   for (const m of due) {
@@ -119,7 +156,8 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
       continue;
     }
     const from = senderOf(gh.config.mailFrom, effectiveSettings(tenant));
-    if (!smtpUrl) {
+    const smtp = await smtpOf(m.tenant_id);
+    if (!smtp) {
       // Development only (no SMTP configured): the message, links included, goes to the log. See above.
       gh.logger.info({ mail: { id: m.id, tenant: tenant.slug, to: m.to_address, subject: m.subject, template: m.template }, text: body.text }, 'mail not sent (no SMTP_URL): printed here instead');
       result.logged++;
@@ -127,7 +165,7 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
       continue;
     }
     try {
-      const info = await transportOf(gh, smtpUrl).sendMail({ from, to: m.to_address, subject: m.subject, text: body.text, html: body.html });
+      const info = await transportFor(gh, smtp.key, smtp.url).sendMail({ from, to: m.to_address, subject: m.subject, text: body.text, html: body.html });
       result.sent++;
       // Sent: the links are no longer needed at rest.
       await record(
@@ -140,7 +178,7 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
       if (final) result.failed++;
       else result.retrying++;
       const delayMs = Math.min(base * 2 ** m.attempts, max);
-      const error = describeError(err, smtpUrl);
+      const error = describeError(err, smtp.url);
       await record(
         `UPDATE mail_outbox SET attempts = $2, last_error = $3, status = CASE WHEN $4::boolean THEN 'failed' ELSE 'queued' END,
            next_attempt_at = now() + make_interval(secs => $5::double precision) WHERE id = $1`,
@@ -168,8 +206,7 @@ export function startMailWorker(gh: Gatehouse, intervalMs: number, opts: MailWor
     async stop() {
       clearInterval(timer);
       await running;
-      transports.get(gh)?.close();
-      transports.delete(gh);
+      closeMailTransports(gh);
     },
   };
 }

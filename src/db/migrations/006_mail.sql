@@ -62,10 +62,18 @@ CREATE INDEX invitations_tenant_idx ON invitations (tenant_id, created_at DESC, 
 -- At most one pending invitation per address: a new one replaces (revokes) the old.
 CREATE UNIQUE INDEX invitations_pending_email_idx ON invitations (tenant_id, email) WHERE status = 'pending';
 
+-- A tenant's own SMTP server (set by the platform operator), its URL sealed with the master key (context smtp:{tenant}):
+-- it holds the SMTP password.
+CREATE TABLE tenant_smtp (
+  tenant_id uuid PRIMARY KEY DEFAULT nullif(current_setting('app.tenant_id', true), '')::uuid REFERENCES tenants (id),
+  smtp_url_enc text NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
 DO $$
 DECLARE t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['mail_outbox', 'email_tokens', 'invitations'] LOOP
+  FOREACH t IN ARRAY ARRAY['mail_outbox', 'email_tokens', 'invitations', 'tenant_smtp'] LOOP
     EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
     EXECUTE format(
@@ -77,6 +85,7 @@ END $$;
 GRANT SELECT, INSERT, UPDATE ON mail_outbox TO gatehouse_app;
 GRANT SELECT, INSERT, UPDATE ON email_tokens TO gatehouse_app;
 GRANT SELECT, INSERT, UPDATE ON invitations TO gatehouse_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON tenant_smtp TO gatehouse_app;
 
 -- The mail worker claims due messages across tenants as the migrating/owner role, as the webhook worker does.
 CREATE POLICY platform_mail_read ON mail_outbox FOR SELECT TO CURRENT_USER USING (true);

@@ -14,6 +14,7 @@ import { raiseAlert } from '../../../src/security/alerts.ts';
 import { backendName, openTestDatabase } from '../../helpers/test-app.ts';
 import { issueEmailToken } from '../../../src/email-flows/email-tokens.ts';
 import { enqueueMail } from '../../../src/mail/outbox.ts';
+import { setTenantSmtp } from '../../../src/mail/tenant-smtp.ts';
 import { sha256 } from '../../../src/shared/crypto.ts';
 import { assertAuditAppendOnly, assertNoBypass, assertTenantIsolation, tenantTables } from './rls-checks.ts';
 
@@ -48,6 +49,7 @@ describe(`row-level security, database level (${backendName})`, () => {
         await issueEmailToken(tx, { purpose: 'password_reset', email: user.email, userId: user.id, tokenHash: sha256(`t${n}${slug}`), supersede: [], issue: true });
         await enqueueMail(tx, sealer, { id, name: slug, branding: {} }, { to: user.email, template: 'mfa_reset', data: {}, locale: 'en' });
         await tx.query(`INSERT INTO invitations (email, role, token_hash, expires_at) VALUES ($1, 'user', $2, now() + interval '1 day')`, [`i${n}@${slug}.test`, sha256(`i${n}${slug}`)]);
+        if (n === 1) await setTenantSmtp(tx, sealer, `smtp://u:p@127.0.0.1:2525/${slug}`);
       }
     });
     return id;

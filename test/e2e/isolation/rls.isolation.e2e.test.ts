@@ -75,6 +75,13 @@ describe(`tenant isolation end to end (${backendName})`, () => {
         payload: { email: `invitee@${slug}.test`, role: 'user' },
       });
       expect(invite.statusCode, invite.body).toBe(201);
+      const smtp = await t.app.inject({
+        method: 'PUT',
+        url: `/api/v1/platform/tenants/${slug}/smtp`,
+        headers: { authorization: `Bearer ${t.platformToken}` },
+        payload: { smtp_url: `smtp://u:p@127.0.0.1:9/${slug}` },
+      });
+      expect(smtp.statusCode, smtp.body).toBe(200);
       tenants[key] = { id: created.id, slug, admin, user };
     }
   });

@@ -161,6 +161,80 @@ describe(`mail delivery over SMTP (${backendName})`, () => {
   });
 });
 
+describe(`a tenant's own SMTP server (${backendName})`, () => {
+  let global: SmtpSink;
+  let own: SmtpSink;
+  let t: TestApp;
+  const smtpUrl = '/api/v1/platform/tenants/mail-own/smtp';
+
+  beforeAll(async () => {
+    global = await startSmtpSink();
+    own = await startSmtpSink();
+    t = await buildTestApp({ SMTP_URL: global.url });
+    await createTenant(t, 'mail-own', { settings: { password_reset_max_per_hour: 100 } });
+    await createTenant(t, 'mail-other');
+    expect((await register(t, 'mail-own', 'olive@own.test')).statusCode).toBe(201);
+    expect((await register(t, 'mail-other', 'otto@other.test')).statusCode).toBe(201);
+    await deliverDueMail(t.gh); // the verification mails, through the global server
+  });
+  afterAll(async () => {
+    await t?.close();
+    await global?.stop();
+    await own?.stop();
+  });
+
+  it('the platform sets it (sealed at rest, never shown with its password); that tenant’s mail goes through it', async () => {
+    const put = await t.app.inject({ method: 'PUT', url: smtpUrl, headers: bearer(t.platformToken), payload: { smtp_url: own.url } });
+    expect(put.statusCode, put.body).toBe(200);
+    expect(put.json()).toEqual({ configured: true, host: '127.0.0.1', port: own.port, secure: false, user: 'mailer' });
+    expect(put.body).not.toContain(SMTP_PASS);
+    const got = await t.app.inject({ method: 'GET', url: smtpUrl, headers: bearer(t.platformToken) });
+    expect(got.json()).toEqual(put.json());
+    const stored = await withPlatformTx(t.gh.db, (tx) => tx.query<{ smtp_url_enc: string }>('SELECT smtp_url_enc FROM tenant_smtp'));
+    expect(stored.rows).toHaveLength(1);
+    expect(stored.rows[0]!.smtp_url_enc).not.toContain(SMTP_PASS);
+    expect(stored.rows[0]!.smtp_url_enc).not.toContain('127.0.0.1');
+
+    const ownBefore = own.received.length;
+    const globalBefore = global.received.length;
+    expect((await forgot(t, 'mail-own', 'olive@own.test')).statusCode).toBe(202);
+    expect((await forgot(t, 'mail-other', 'otto@other.test')).statusCode).toBe(202);
+    expect((await deliverDueMail(t.gh)).sent).toBe(2);
+    expect(own.received.length).toBe(ownBefore + 1);
+    expect(own.received.at(-1)!.to).toBe('olive@own.test');
+    expect(global.received.length).toBe(globalBefore + 1);
+    expect(global.received.at(-1)!.to).toBe('otto@other.test');
+  });
+
+  it('a failing tenant server records the error without its password; removing it falls back to SMTP_URL', async () => {
+    const wrong = own.url.replace(SMTP_PASS, 'not-the-pass-xyz');
+    expect((await t.app.inject({ method: 'PUT', url: smtpUrl, headers: bearer(t.platformToken), payload: { smtp_url: wrong } })).statusCode).toBe(200);
+    expect((await forgot(t, 'mail-own', 'olive@own.test')).statusCode).toBe(202);
+    expect((await deliverDueMail(t.gh, { baseBackoffMs: 0 })).retrying).toBe(1);
+    const row = await withPlatformTx(t.gh.db, (tx) => tx.query<{ last_error: string }>(`SELECT last_error FROM mail_outbox WHERE status = 'queued'`));
+    expect(row.rows[0]!.last_error).toMatch(/EAUTH|535|Invalid/);
+    expect(row.rows[0]!.last_error).not.toContain('not-the-pass-xyz');
+
+    expect((await t.app.inject({ method: 'DELETE', url: smtpUrl, headers: bearer(t.platformToken) })).statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'GET', url: smtpUrl, headers: bearer(t.platformToken) })).json()).toEqual({ configured: false });
+    const before = global.received.length;
+    expect((await deliverDueMail(t.gh, { baseBackoffMs: 0 })).sent).toBe(1);
+    expect(global.received.length).toBe(before + 1);
+  });
+
+  it('platform only, SMTP URLs only', async () => {
+    expectError(await t.app.inject({ method: 'PUT', url: smtpUrl, payload: { smtp_url: own.url } }), 401, 'UNAUTHENTICATED');
+    const admin = (await login(t, 'mail-own', 'admin@mail-own.test')).json().access_token;
+    expectError(await t.app.inject({ method: 'PUT', url: smtpUrl, headers: bearer(admin), payload: { smtp_url: own.url } }), 401, 'UNAUTHENTICATED');
+    expectError(
+      await t.app.inject({ method: 'PUT', url: smtpUrl, headers: bearer(t.platformToken), payload: { smtp_url: 'http://127.0.0.1:80/' } }),
+      400,
+      'VALIDATION_ERROR',
+    );
+    expectError(await t.app.inject({ method: 'GET', url: '/api/v1/platform/tenants/no-such-tenant/smtp', headers: bearer(t.platformToken) }), 404, 'TENANT_NOT_FOUND');
+  });
+});
+
 describe(`mail without SMTP: outbox and log (${backendName})`, () => {
   const lines: string[] = [];
   let t: TestApp;
