@@ -190,12 +190,38 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
   return result;
 }
 
-/** Runs deliverDueMail every intervalMs (never two runs at once); stop() waits for a run in flight and closes SMTP. */
+/** Days a delivered, logged or failed message stays listed in the outbox. */
+export const OUTBOX_RETENTION_DAYS = 30;
+
+/**
+ * Deletes what no one needs any more, across tenants: outbox messages finished more than OUTBOX_RETENTION_DAYS ago,
+ * and one-time tokens a day past their expiry (until then a spent token still gets its precise refusal code).
+ */
+export async function cleanupMail(gh: Gatehouse): Promise<{ messages: number; tokens: number }> {
+  return withPlatformTx(gh.db, async (tx) => {
+    const messages = await tx.query(
+      `DELETE FROM mail_outbox WHERE status <> 'queued' AND created_at < now() - make_interval(days => $1::int)`,
+      [OUTBOX_RETENTION_DAYS],
+    );
+    const tokens = await tx.query(`DELETE FROM email_tokens WHERE expires_at < now() - interval '1 day'`);
+    return { messages: messages.rowCount, tokens: tokens.rowCount };
+  });
+}
+
+const CLEANUP_EVERY_MS = 3_600_000;
+
+/**
+ * Runs deliverDueMail every intervalMs (never two runs at once), and cleanupMail hourly; stop() waits for a run in
+ * flight and closes SMTP.
+ */
 export function startMailWorker(gh: Gatehouse, intervalMs: number, opts: MailWorkerOptions = {}): { stop(): Promise<void> } {
   let running: Promise<unknown> | undefined;
+  let lastCleanup = 0;
   const timer = setInterval(() => {
     if (running) return;
-    running = deliverDueMail(gh, opts)
+    const cleanup = Date.now() - lastCleanup >= CLEANUP_EVERY_MS;
+    if (cleanup) lastCleanup = Date.now();
+    running = (cleanup ? cleanupMail(gh).then(() => deliverDueMail(gh, opts)) : deliverDueMail(gh, opts))
       .catch((err) => gh.logger.warn({ err: { message: (err as Error).message } }, 'mail delivery run failed'))
       .finally(() => {
         running = undefined;

@@ -90,3 +90,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON tenant_smtp TO gatehouse_app;
 -- The mail worker claims due messages across tenants as the migrating/owner role, as the webhook worker does.
 CREATE POLICY platform_mail_read ON mail_outbox FOR SELECT TO CURRENT_USER USING (true);
 CREATE POLICY platform_mail_update ON mail_outbox FOR UPDATE TO CURRENT_USER USING (true) WITH CHECK (true);
+-- Retention clean-up (mail-worker.ts cleanupMail) runs as the owner role too: old mail and spent tokens only.
+CREATE POLICY platform_mail_cleanup ON mail_outbox FOR DELETE TO CURRENT_USER USING (true);
+CREATE POLICY platform_token_read ON email_tokens FOR SELECT TO CURRENT_USER USING (true);
+CREATE POLICY platform_token_cleanup ON email_tokens FOR DELETE TO CURRENT_USER USING (true);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPlatformTx } from '../../../src/db/tenant-tx.ts';
-import { deliverDueMail, startMailWorker } from '../../../src/mail/mail-worker.ts';
+import { cleanupMail, deliverDueMail, startMailWorker } from '../../../src/mail/mail-worker.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, type TestApp } from '../../helpers/test-app.ts';
 import { SMTP_PASS, startSmtpSink, tokenFromMail, type SmtpSink } from '../../helpers/smtp-sink.ts';
@@ -148,6 +148,35 @@ describe(`mail delivery over SMTP (${backendName})`, () => {
       await worker.stop();
     }
     expect(sink.received.length).toBe(before + 5);
+  });
+
+  it('clean-up removes finished mail after 30 days and tokens a day past expiry, never queued mail', async () => {
+    await sink.stop();
+    try {
+      expect((await forgot(t, 'mail-acme', 'ana@acme.test')).statusCode).toBe(202);
+      expect((await deliverDueMail(t.gh)).retrying).toBe(1);
+    } finally {
+      await sink.start();
+    }
+    await withPlatformTx(t.gh.db, async (tx) => {
+      await tx.query(`UPDATE mail_outbox SET created_at = now() - interval '31 days'`);
+      await tx.query(`UPDATE email_tokens SET expires_at = now() - interval '2 days' WHERE email = 'bob@bravo.test'`);
+    });
+    const counts = () =>
+      withPlatformTx(t.gh.db, async (tx) => ({
+        queued: (await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM mail_outbox WHERE status = 'queued'`)).rows[0]!.n,
+        finished: (await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM mail_outbox WHERE status <> 'queued'`)).rows[0]!.n,
+        bobTokens: (await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM email_tokens WHERE email = 'bob@bravo.test'`)).rows[0]!.n,
+        anaTokens: (await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM email_tokens WHERE email = 'ana@acme.test'`)).rows[0]!.n,
+      }));
+    const before = await counts();
+    expect(before.finished).toBeGreaterThan(0);
+    expect(before.bobTokens).toBeGreaterThan(0);
+    const removed = await cleanupMail(t.gh);
+    expect(removed).toEqual({ messages: before.finished, tokens: before.bobTokens });
+    expect(await counts()).toEqual({ queued: 1, finished: 0, bobTokens: 0, anaTokens: before.anaTokens });
+    await withPlatformTx(t.gh.db, (tx) => tx.query(`UPDATE mail_outbox SET next_attempt_at = now() WHERE status = 'queued'`));
+    expect((await deliverDueMail(t.gh)).sent).toBe(1);
   });
 
   it('the outbox is admin-only and per tenant', async () => {
