@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPlatformTx } from '../../../src/db/tenant-tx.ts';
+import { sha256 } from '../../../src/shared/crypto.ts';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, STRONG_PASSWORD, type TestApp } from '../../helpers/test-app.ts';
 import { deliverAndRead, expectNoMail, startSmtpSink, tokenFromMail, type SmtpSink } from '../../helpers/smtp-sink.ts';
 
@@ -73,6 +74,28 @@ describe(`password reset over SMTP (${backendName})`, () => {
     const actions = audit.json().events.map((e: { action: string }) => e.action);
     expect(actions).toContain('password.reset');
     expect(actions).toContain('password.reset_requested');
+  });
+
+  it('tokens are stored only as SHA-256, and mail bodies only sealed (cleared once sent)', async () => {
+    expect((await register(t, 'reset-a', 'hash@a.test')).statusCode).toBe(201);
+    await deliverAndRead(t.gh, sink, 'hash@a.test'); // the verification mail
+    expect((await forgot('reset-a', 'hash@a.test')).statusCode).toBe(202);
+    const queued = await withPlatformTx(t.gh.db, (tx) =>
+      tx.query<{ body_enc: string }>(`SELECT body_enc FROM mail_outbox WHERE to_address = 'hash@a.test' AND status = 'queued'`),
+    );
+    expect(queued.rows).toHaveLength(1);
+    const token = tokenFromMail(await deliverAndRead(t.gh, sink, 'hash@a.test'));
+    expect(queued.rows[0]!.body_enc).not.toContain(token);
+    expect(queued.rows[0]!.body_enc).not.toContain('reset-password');
+    const rows = await withPlatformTx(t.gh.db, (tx) =>
+      tx.query<{ token_hash: string; body_enc: string | null }>(
+        `SELECT token_hash, (SELECT body_enc FROM mail_outbox WHERE to_address = 'hash@a.test' ORDER BY created_at DESC LIMIT 1) AS body_enc
+         FROM email_tokens WHERE email = 'hash@a.test' AND purpose = 'password_reset'`,
+      ),
+    );
+    expect(rows.rows).toHaveLength(1);
+    expect(rows.rows[0]!.token_hash).toBe(sha256(token));
+    expect(rows.rows[0]!.body_enc).toBeNull();
   });
 
   it('a token works once', async () => {
