@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { withPlatformTx } from '../../../src/db/tenant-tx.ts';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, type TestApp } from '../../helpers/test-app.ts';
+import { recordStatements } from '../../helpers/statement-recorder.ts';
 import { deliverAndRead, expectNoMail, startSmtpSink, tokenFromMail, type SmtpSink } from '../../helpers/smtp-sink.ts';
 
 describe(`email verification over SMTP (${backendName})`, () => {
@@ -84,6 +85,14 @@ describe(`email verification over SMTP (${backendName})`, () => {
     expect(sink.to('nobody@req.test')).toHaveLength(0);
     expectError(await verify('verify-req', first), 410, 'EMAIL_TOKEN_USED');
     expect((await verify('verify-req', second)).statusCode).toBe(204);
+  });
+
+  it('resend runs the very same statements for known and unknown addresses', async () => {
+    expect((await register(t, 'verify-req', 'uma@req.test')).statusCode).toBe(202);
+    const known = await recordStatements(t.gh.db, async () => expect((await resend('verify-req', 'uma@req.test')).statusCode).toBe(202));
+    const unknown = await recordStatements(t.gh.db, async () => expect((await resend('verify-req', 'nobody2@req.test')).statusCode).toBe(202));
+    expect(known.length).toBeGreaterThanOrEqual(3);
+    expect(unknown).toEqual(known);
   });
 
   it('the mail is in the user’s own language when set', async () => {

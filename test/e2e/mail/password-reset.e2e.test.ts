@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPlatformTx } from '../../../src/db/tenant-tx.ts';
 import { sha256 } from '../../../src/shared/crypto.ts';
+import { recordStatements } from '../../helpers/statement-recorder.ts';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, STRONG_PASSWORD, type TestApp } from '../../helpers/test-app.ts';
 import { deliverAndRead, expectNoMail, startSmtpSink, tokenFromMail, type SmtpSink } from '../../helpers/smtp-sink.ts';
 
@@ -47,6 +48,14 @@ describe(`password reset over SMTP (${backendName})`, () => {
     const m = await deliverAndRead(t.gh, sink, 'known@a.test');
     expect(m.subject).toContain('Reset your password');
     expect(sink.to('nobody@a.test')).toHaveLength(0);
+  });
+
+  it('known and unknown addresses run the very same statements (no timing difference from the database)', async () => {
+    expect((await register(t, 'reset-a', 'same@a.test')).statusCode).toBe(201);
+    const known = await recordStatements(t.gh.db, async () => expect((await forgot('reset-a', 'same@a.test')).statusCode).toBe(202));
+    const unknown = await recordStatements(t.gh.db, async () => expect((await forgot('reset-a', 'other@a.test')).statusCode).toBe(202));
+    expect(known.length).toBeGreaterThanOrEqual(4);
+    expect(unknown).toEqual(known);
   });
 
   it('end to end: the mailed link sets a new password, revokes every session, and is audited', async () => {

@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPlatformTx } from '../../../src/db/tenant-tx.ts';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, type TestApp } from '../../helpers/test-app.ts';
+import { recordStatements } from '../../helpers/statement-recorder.ts';
 import { codeFromMail, deliverAndRead, startSmtpSink, tokenFromMail, type SmtpSink } from '../../helpers/smtp-sink.ts';
 
 describe(`passwordless sign-in by mail (${backendName})`, () => {
@@ -70,6 +71,15 @@ describe(`passwordless sign-in by mail (${backendName})`, () => {
     expect(r.statusCode, r.body).toBe(200);
     expect(decodeJwt(r.json().access_token).amr).toEqual(['email']);
     expectError(await verify('pl-on', { email: 'nobody@on.test', code: '000000' }), 400, 'EMAIL_TOKEN_INVALID');
+  });
+
+  it('start runs the very same statements for known and unknown addresses', async () => {
+    for (const method of ['link', 'code'] as const) {
+      const known = await recordStatements(t.gh.db, async () => expect((await start('pl-on', 'finn@on.test', method)).statusCode).toBe(202));
+      const unknown = await recordStatements(t.gh.db, async () => expect((await start('pl-on', 'ghost@on.test', method)).statusCode).toBe(202));
+      expect(known.length).toBeGreaterThanOrEqual(4);
+      expect(unknown).toEqual(known);
+    }
   });
 
   it('five wrong codes burn the code; four do not', async () => {
