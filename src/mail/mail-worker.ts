@@ -136,7 +136,15 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
   };
   // UPDATE ... RETURNING keeps no order: send in the order the mail was written (a newer link after an older one).
   const due = claimed.rows.sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
-  for (const m of due) {
+  const started = Date.now();
+  for (const [i, m] of due.entries()) {
+    // Slow servers (timeouts) must not outlast the lease, or another node would claim the rest and send twice:
+    // past half the lease, hand the remaining messages back.
+    if (Date.now() - started > (CLAIM_LEASE_SECONDS * 1000) / 2) {
+      const rest = due.slice(i).map((r) => r.id);
+      await withPlatformTx(gh.db, (tx) => tx.query('UPDATE mail_outbox SET next_attempt_at = now() WHERE id = ANY($1::uuid[])', [rest]));
+      break;
+    }
     result.attempted++;
     const attempts = m.attempts + 1;
     const tenant = await gh.tenants.byId(m.tenant_id);
