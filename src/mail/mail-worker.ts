@@ -14,6 +14,8 @@ export interface MailWorkerOptions {
   maxAttempts?: number;
   /** Messages claimed per run (default 50). */
   batch?: number;
+  /** How long claimed messages are hidden from other workers (default 300 s); past half of it the rest is handed back. */
+  leaseSeconds?: number;
 }
 
 export interface MailRunResult {
@@ -106,14 +108,15 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
   const base = opts.baseBackoffMs ?? 10_000;
   const max = opts.maxBackoffMs ?? 3_600_000;
   const maxAttempts = opts.maxAttempts ?? 10;
+  const lease = opts.leaseSeconds ?? CLAIM_LEASE_SECONDS;
   const claimed = await withPlatformTx(gh.db, (tx) =>
     tx.query<Claimed>(
-      `UPDATE mail_outbox SET next_attempt_at = now() + make_interval(secs => $2::int)
+      `UPDATE mail_outbox SET next_attempt_at = now() + make_interval(secs => $2::double precision)
        WHERE id IN (
          SELECT id FROM mail_outbox WHERE status = 'queued' AND next_attempt_at <= now()
          ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
        RETURNING id, tenant_id, to_address, subject, template, body_enc, attempts, created_at`,
-      [opts.batch ?? 50, CLAIM_LEASE_SECONDS],
+      [opts.batch ?? 50, lease],
     ),
   );
   const result: MailRunResult = { attempted: 0, sent: 0, logged: 0, retrying: 0, failed: 0 };
@@ -140,7 +143,7 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
   for (const [i, m] of due.entries()) {
     // Slow servers (timeouts) must not outlast the lease, or another node would claim the rest and send twice:
     // past half the lease, hand the remaining messages back.
-    if (Date.now() - started > (CLAIM_LEASE_SECONDS * 1000) / 2) {
+    if (i > 0 && Date.now() - started > (lease * 1000) / 2) {
       const rest = due.slice(i).map((r) => r.id);
       await withPlatformTx(gh.db, (tx) => tx.query('UPDATE mail_outbox SET next_attempt_at = now() WHERE id = ANY($1::uuid[])', [rest]));
       break;

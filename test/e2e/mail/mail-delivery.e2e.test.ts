@@ -134,6 +134,17 @@ describe(`mail delivery over SMTP (${backendName})`, () => {
     expect(failed.json().messages[0].last_error).toMatch(/ECONNREFUSED/);
   });
 
+  it('a run that nears the end of its lease hands the unsent messages back for the next run', async () => {
+    for (let i = 0; i < 3; i++) expect((await forgot(t, 'mail-acme', 'ana@acme.test')).statusCode).toBe(202);
+    const first = await deliverDueMail(t.gh, { leaseSeconds: 0.002 });
+    expect(first).toMatchObject({ attempted: 1, sent: 1 });
+    const queued = await withPlatformTx(t.gh.db, (tx) =>
+      tx.query<{ due: boolean }>(`SELECT next_attempt_at <= now() AS due FROM mail_outbox WHERE status = 'queued'`),
+    );
+    expect(queued.rows).toEqual([{ due: true }, { due: true }]);
+    expect(await deliverDueMail(t.gh)).toMatchObject({ attempted: 2, sent: 2 });
+  });
+
   it('the worker polls and delivers on its own; several workers never send a message twice', async () => {
     const before = sink.received.length;
     for (let i = 0; i < 4; i++) expect((await forgot(t, 'mail-bravo', 'bob@bravo.test')).statusCode).toBe(202);
