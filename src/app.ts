@@ -27,6 +27,10 @@ import { meMfaRoutes } from './mfa/me-mfa.routes.ts';
 import { adminClientRoutes } from './oauth/clients/admin-clients.routes.ts';
 import { platformClientRoutes } from './oauth/clients/platform-clients.routes.ts';
 import { oauthRoutes } from './oauth/oauth.routes.ts';
+import { emailFlowRoutes } from './email-flows/email-flows.routes.ts';
+import { mailOutboxRoutes } from './mail/mail-outbox.routes.ts';
+import { invitationRoutes } from './email-flows/invitations.routes.ts';
+import { tenantSmtpRoutes } from './mail/tenant-smtp.routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 // JSON escapes and URL encoding can carry text PostgreSQL cannot store: NUL and unpaired UTF-16 surrogates.
@@ -73,6 +77,9 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
       await api.register(meMfaRoutes, { gh: opts.gh });
       await api.register(adminMfaRoutes, { gh: opts.gh });
       await api.register(adminClientRoutes, { gh: opts.gh });
+      await api.register(emailFlowRoutes, { gh: opts.gh });
+      await api.register(mailOutboxRoutes, { gh: opts.gh });
+      await api.register(invitationRoutes, { gh: opts.gh });
     },
     { prefix: '/api/v1' },
   );
@@ -177,6 +184,7 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   await app.register(healthRoutes, { gh });
   await app.register(platformRoutes, { gh, prefix: '/api/v1/platform' });
   await app.register(platformClientRoutes, { gh, prefix: '/api/v1/platform' });
+  await app.register(tenantSmtpRoutes, { gh, prefix: '/api/v1/platform' });
   await app.register(tenantApi, { gh, root: false, prefix: '/t/:tenant' });
   await app.register(tenantApi, { gh, root: true });
   return app;

@@ -5,6 +5,7 @@ import { createGatehouse, type Gatehouse, type GatehouseOverrides } from './cont
 import { bootstrapPlatformCredential } from './platform/platform-credentials.ts';
 import { startWebhookWorker } from './security/webhook-worker.ts';
 import { cleanupExpiredCodes } from './oauth/authorize/code-cleanup.ts';
+import { startMailWorker } from './mail/mail-worker.ts';
 import { ensureLocalCredential, removeServerFile, runningServer, writeServerFile } from './ops/local-credential.ts';
 
 /** Removes sessions (and, by cascade, their refresh tokens) a day after they can no longer be used. */
@@ -69,6 +70,8 @@ export async function startServer(
     timer.unref();
   }
   const webhooks = config.webhookIntervalMs > 0 ? startWebhookWorker(gh, config.webhookIntervalMs) : undefined;
+  const mail = config.mailIntervalMs > 0 ? startMailWorker(gh, config.mailIntervalMs) : undefined;
+  if (!config.smtpUrl) gh.logger.warn('SMTP_URL is not set: mail is kept in the outbox and printed to the log (development only)');
   gh.logger.info({ url, publicUrl: config.publicUrl, database: gh.db.kind, kv: gh.kv.kind }, 'Gatehouse listening');
   return {
     gh,
@@ -77,6 +80,7 @@ export async function startServer(
     async stop() {
       clearInterval(timer);
       await webhooks?.stop();
+      await mail?.stop();
       await app.close();
       await gh.close();
       removeServerFile(config.dataDir);

@@ -56,7 +56,20 @@ export type AuditAction =
   | 'oauth.consent.granted'
   | 'oauth.code.reuse_detected'
   | 'oauth.token.revoked'
-  | 'oauth.logout';
+  | 'oauth.logout'
+  | 'password.reset_requested'
+  | 'password.reset'
+  | 'email.verified'
+  | 'email.change_requested'
+  | 'email.changed'
+  | 'invitation.created'
+  | 'invitation.resent'
+  | 'invitation.revoked'
+  | 'invitation.accepted'
+  | 'passwordless.requested'
+  | 'registration.existing_email'
+  | 'mail.smtp_updated'
+  | 'mail.smtp_deleted';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {

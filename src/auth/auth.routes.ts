@@ -7,6 +7,8 @@ import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { login, logout, logoutAll, refresh, register, type TokenResponse } from './auth.service.ts';
 import { clearRefreshCookies, refreshTokenFromCookie, setRefreshCookies } from './refresh-cookie.ts';
 import { loginResponseSchema } from '../mfa/mfa.schemas.ts';
+import { ACCEPTED, acceptedSchema, acceptLanguage } from '../email-flows/email-flows.routes.ts';
+import { registerPendingVerification } from '../email-flows/email-verification.ts';
 
 const delivery = {
   token_delivery: {
@@ -36,19 +38,26 @@ export async function authRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }
         summary:
           'Create an account (when the tenant allows open registration) and sign in. When the tenant requires MFA with no grace ' +
           'period, the answer is an enrollment-only {mfa_required, mfa_enrollment_required, mfa_token} instead of tokens',
+        description:
+          'With email_verification "optional": 201, signed in, a verification link mailed (409 EMAIL_TAKEN for a taken address). ' +
+          'With "required": 202 for every address, new or taken; a new address gets a verification link, an existing one a notice.',
         body: {
           type: 'object',
           required: ['email', 'password'],
           additionalProperties: false,
           properties: { email: emailField, password: passwordField, name: { type: 'string', minLength: 1, maxLength: 200 }, ...delivery },
         },
-        response: { 201: loginResponseSchema, ...errorResponses(403, 404, 409, 503) },
+        response: { 201: loginResponseSchema, 202: acceptedSchema, ...errorResponses(403, 404, 409, 503) },
       },
     },
     async (request, reply) => {
       const tenant = await requireTenant(gh, request);
       const { token_delivery, ...input } = request.body;
-      const body = await register(gh, tenant, input, auditContext(request), client(request));
+      if (effectiveSettings(tenant).email_verification === 'required') {
+        await registerPendingVerification(gh, tenant, input, auditContext(request), acceptLanguage(request));
+        return reply.code(202).send(ACCEPTED);
+      }
+      const body = await register(gh, tenant, input, auditContext(request), client(request), { acceptLanguage: acceptLanguage(request) });
       if ('mfa_token' in body) return reply.code(201).send(body);
       return reply.code(201).send(deliver(request, reply, body, token_delivery));
     },

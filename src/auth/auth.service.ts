@@ -18,6 +18,7 @@ import { issueAccessToken, type AccessClaims } from '../tokens/access-token.ts';
 import { denySessions, denyToken } from '../tokens/denylist.ts';
 import { raiseAlert } from '../security/alerts.ts';
 import { mfaStepAfterPassword, registerThenEnroll, registrationMfaRule, startMfaGrace, type MfaChallengeResponse } from '../mfa/mfa-login.ts';
+import { queueEmailVerification } from '../email-flows/email-verification.ts';
 
 export interface TokenResponse {
   access_token: string;
@@ -74,6 +75,7 @@ export async function register(
   input: { email: string; password: string; name?: string | undefined },
   ctx: AuditContext,
   client: ClientInfo,
+  opts: { acceptLanguage?: string | undefined } = {},
 ): Promise<TokenResponse | MfaChallengeResponse> {
   const settings = effectiveSettings(tenant);
   if (settings.registration !== 'open') throw new AppError('REGISTRATION_CLOSED');
@@ -84,6 +86,8 @@ export async function register(
   if (mfaRule.kind === 'enroll') return registerThenEnroll(gh, tenant, { ...input, passwordHash }, ctx, client);
   const { user, session, refreshToken } = await withTenantTx(gh.db, tenant.id, async (tx) => {
     const user = await insertUserChecked(tx, tenant, { ...input, passwordHash }, { ctx, action: 'user.registered' });
+    // 'optional' email verification: signed in at once (email_verified false in tokens), with a link to verify.
+    await queueEmailVerification(tx, gh, tenant, user, opts);
     await recordLogin(tx, user.id);
     if (mfaRule.kind === 'grace') await startMfaGrace(tx, user.id);
     const s = await createSession(tx, { userId: user.id, ...client, amr: ['pwd'], aal: 1 }, settings);
@@ -135,6 +139,8 @@ export async function login(
     gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'blocked', method: 'password' });
     throw new AppError('ACCOUNT_DISABLED');
   }
+  // Like the lock: only someone who holds the password learns the address is unverified.
+  if (settings.email_verification === 'required' && !user.email_verified) throw new AppError('EMAIL_NOT_VERIFIED');
   const signals = currentSignals(client.ip, client.userAgent, user.timezone, new Date(), gh.geo?.locate(client.ip) ?? null);
   const recentFailures = await gh.throttle.failureCount(throttlePolicy(settings), ids[0]!);
   const risk = assessLoginRisk(known, signals, { userAgent: client.userAgent, recentFailures });

@@ -50,7 +50,22 @@ describe('loadConfig defaults', () => {
       geoipDb: undefined,
       webhookAllowPrivate: false,
       metricsToken: undefined,
+      smtpUrl: undefined,
+      mailFrom: 'Gatehouse <no-reply@localhost>',
+      mailIntervalMs: 2000,
     });
+  });
+
+  it('SMTP_URL takes smtp:// or smtps:// only, and a bad one is reported without echoing it (it holds a password)', () => {
+    expect(loadConfig({ SMTP_URL: 'smtps://u:p@mail.example.com:465' }).smtpUrl).toBe('smtps://u:p@mail.example.com:465');
+    let message = '';
+    try {
+      loadConfig({ SMTP_URL: 'http://user:hunter2-secret@mail.example.com' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('SMTP_URL');
+    expect(message).not.toContain('hunter2-secret');
   });
 
   it('treats empty strings as unset', () => {

@@ -35,6 +35,9 @@ const envSchema = z.object({
   GATEHOUSE_GEOIP_DB: z.string().min(1).optional(),
   GATEHOUSE_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   GATEHOUSE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be smtp://[user:pass@]host:port or smtps://...' }).optional(),
+  MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
+  GATEHOUSE_MAIL_INTERVAL_MS: int(0, 3_600_000).default(2000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -66,6 +69,12 @@ export interface Config {
   webhookAllowPrivate: boolean;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** SMTP delivery (`smtp://user:pass@host:port`, `smtps://...`); unset = mail is kept in the outbox and logged. Never logged itself. */
+  smtpUrl: string | undefined;
+  /** Default sender (`Name <address>`); a tenant may override name and address. */
+  mailFrom: string;
+  /** How often due mail is sent (0 = never). */
+  mailIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -146,5 +155,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     geoipDb: e.GATEHOUSE_GEOIP_DB ? resolve(e.GATEHOUSE_GEOIP_DB) : undefined,
     webhookAllowPrivate: e.GATEHOUSE_WEBHOOK_ALLOW_PRIVATE,
     metricsToken: e.GATEHOUSE_METRICS_TOKEN,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    mailIntervalMs: e.GATEHOUSE_MAIL_INTERVAL_MS,
   };
 }

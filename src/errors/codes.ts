@@ -58,6 +58,16 @@ export const errorCodes = {
   MFA_ENROLLMENT_NOT_FOUND: { status: 404, category: 'authentication', message: 'No authenticator setup is in progress, or it has expired. Start again.' },
   MFA_NOT_ENROLLED: { status: 404, category: 'authentication', message: 'No such second factor is set up.' },
   CLIENT_NOT_FOUND: { status: 404, category: 'system', message: 'OAuth client not found.' },
+  EMAIL_TOKEN_INVALID: { status: 400, category: 'authentication', message: 'This link or code is invalid.' },
+  EMAIL_TOKEN_EXPIRED: { status: 410, category: 'authentication', message: 'This link or code has expired. Request a new one.' },
+  EMAIL_TOKEN_USED: { status: 410, category: 'authentication', message: 'This link or code has already been used or was replaced by a newer one.' },
+  EMAIL_TOKEN_WRONG_PURPOSE: { status: 400, category: 'authentication', message: 'This link or code is not meant for this action.' },
+  EMAIL_CODE_ATTEMPTS_EXCEEDED: { status: 429, category: 'rate_limiting', message: 'Too many wrong codes. Request a new one.' },
+  EMAIL_NOT_VERIFIED: { status: 403, category: 'authentication', message: 'Verify your email address before signing in.' },
+  PASSWORDLESS_DISABLED: { status: 403, category: 'authentication', message: 'Sign-in by email is not enabled for this tenant.' },
+  INVITATION_NOT_FOUND: { status: 404, category: 'authentication', message: 'Invitation not found.' },
+  INVITATION_REVOKED: { status: 410, category: 'authentication', message: 'This invitation has been withdrawn.' },
+  INVITATION_NOT_PENDING: { status: 409, category: 'authentication', message: 'This invitation has already been accepted or withdrawn.' },
 } as const satisfies Record<string, { status: number; category: ErrorCategory; message: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -67,6 +67,16 @@ const ptBR: Partial<Record<string, string>> = {
   MFA_ENROLLMENT_NOT_FOUND: 'Nenhuma configuração de autenticador em andamento, ou ela expirou. Comece de novo.',
   MFA_NOT_ENROLLED: 'Esse segundo fator não está configurado.',
   CLIENT_NOT_FOUND: 'Cliente OAuth não encontrado.',
+  EMAIL_TOKEN_INVALID: 'Este link ou código é inválido.',
+  EMAIL_TOKEN_EXPIRED: 'Este link ou código expirou. Peça um novo.',
+  EMAIL_TOKEN_USED: 'Este link ou código já foi usado ou foi substituído por um mais novo.',
+  EMAIL_TOKEN_WRONG_PURPOSE: 'Este link ou código não serve para esta ação.',
+  EMAIL_CODE_ATTEMPTS_EXCEEDED: 'Códigos errados demais. Peça um novo.',
+  EMAIL_NOT_VERIFIED: 'Confirme seu endereço de e-mail antes de entrar.',
+  PASSWORDLESS_DISABLED: 'O acesso por e-mail não está habilitado nesta organização.',
+  INVITATION_NOT_FOUND: 'Convite não encontrado.',
+  INVITATION_REVOKED: 'Este convite foi cancelado.',
+  INVITATION_NOT_PENDING: 'Este convite já foi aceito ou cancelado.',
 };
 
 const units = {

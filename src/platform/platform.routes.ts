@@ -80,6 +80,13 @@ const settingsSchema = {
     mfa_admin_step_up: { type: 'boolean' },
     mfa_max_attempts: { type: 'integer', minimum: 1, maximum: 1000 },
     mfa_attempt_window: { type: 'integer', minimum: 60, maximum: 86_400 },
+    email_verification: { type: 'string', enum: ['optional', 'required'] },
+    passwordless: { type: 'boolean' },
+    password_reset_max_per_hour: { type: 'integer', minimum: 1, maximum: 1000 },
+    mail_requests_per_ip_per_hour: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    invitation_ttl: { type: 'integer', minimum: 300, maximum: 30 * 86_400 },
+    mail_from_name: { type: ['string', 'null'], minLength: 1, maxLength: 100, pattern: '^[^\\r\\n<>\"]+$' },
+    mail_from_address: { type: ['string', 'null'], format: 'email', maxLength: 254 },
   },
 } as const;
 

@@ -7,6 +7,7 @@ import { effectiveSettings, type TenantSettings } from '../tenancy/tenant.model.
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import type { Identifier, ThrottlePolicy } from './login-throttle.ts';
 import { raiseAlert } from '../security/alerts.ts';
+import { notifyUser } from '../mail/outbox.ts';
 
 /** Failed sign-ins for one account that raise a multiple_failures alert (when below the lockout threshold). */
 const MULTIPLE_FAILURES_AT = 5;
@@ -88,6 +89,8 @@ export async function onLoginFailure(gh: Gatehouse, tenant: ResolvedTenant, ids:
       userId: user.id,
       details: { failures: n, window_seconds: s.lockout_window, duration_seconds: s.lockout_duration, ip: ctx.ip ?? null },
     });
+    // The owner hears of it by mail (committed with the lock; delivered by the mail worker).
+    await notifyUser(tx, gh, tenant, user.id, 'account_locked', { minutes: Math.ceil(s.lockout_duration / 60) });
   });
   await gh.throttle.resetAccount(`${tenant.id}:${user.id}`, s.lockout_window);
   gh.users.invalidate(tenant.id, user.id);

@@ -60,6 +60,19 @@ export interface TenantSettings {
   /** Wrong MFA codes per user within `mfa_attempt_window` seconds before 429 RATE_LIMITED. */
   mfa_max_attempts: number;
   mfa_attempt_window: number;
+  /** Email verification (issue 5): 'required' refuses password sign-in until the address is verified. */
+  email_verification: 'optional' | 'required';
+  /** Sign-in by magic link or 6-digit code sent by mail. */
+  passwordless: boolean;
+  /** Password-reset mails per address per hour; beyond it requests are accepted but send nothing. */
+  password_reset_max_per_hour: number;
+  /** Reset, verification and sign-in mails requested per client IP per hour (429 beyond). */
+  mail_requests_per_ip_per_hour: number;
+  /** How long an invitation link stays valid, in seconds. */
+  invitation_ttl: number;
+  /** Sender overrides for this tenant's mail (else MAIL_FROM). */
+  mail_from_name: string | null;
+  mail_from_address: string | null;
 }
 
 export const RATE_LIMIT_GROUPS = ['auth', 'api', 'admin'] as const;
@@ -104,6 +117,13 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   mfa_admin_step_up: false,
   mfa_max_attempts: 10,
   mfa_attempt_window: 600,
+  email_verification: 'optional',
+  passwordless: false,
+  password_reset_max_per_hour: 3,
+  mail_requests_per_ip_per_hour: 30,
+  invitation_ttl: 7 * 86_400,
+  mail_from_name: null,
+  mail_from_address: null,
 };
 
 export interface TenantLimits {

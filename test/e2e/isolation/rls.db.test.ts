@@ -13,6 +13,10 @@ import { DEFAULT_SETTINGS } from '../../../src/tenancy/tenant.model.ts';
 import { raiseAlert } from '../../../src/security/alerts.ts';
 import { insertCredential } from '../../../src/webauthn/webauthn.queries.ts';
 import { backendName, openTestDatabase } from '../../helpers/test-app.ts';
+import { issueEmailToken } from '../../../src/email-flows/email-tokens.ts';
+import { enqueueMail } from '../../../src/mail/outbox.ts';
+import { setTenantSmtp } from '../../../src/mail/tenant-smtp.ts';
+import { sha256 } from '../../../src/shared/crypto.ts';
 import { assertAuditAppendOnly, assertNoBypass, assertTenantIsolation, tenantTables } from './rls-checks.ts';
 
 /** Database-level isolation: the migrated schema and the tenant transaction, without the HTTP layer. */
@@ -64,6 +68,11 @@ describe(`row-level security, database level (${backendName})`, () => {
           [`code-${slug}-${n}`, `ghc_${slug}_${n}`, user.id, s.session.id],
         );
         await tx.query(`INSERT INTO oauth_grants (user_id, client_id, scopes) VALUES ($1, $2, '{openid}')`, [user.id, `ghc_${slug}_${n}`]);
+        // Issue 5: a one-time email token, its mail in the outbox, an invitation.
+        await issueEmailToken(tx, { purpose: 'password_reset', email: user.email, userId: user.id, tokenHash: sha256(`t${n}${slug}`), supersede: [], issue: true });
+        await enqueueMail(tx, sealer, { id, name: slug, branding: {} }, { to: user.email, template: 'mfa_reset', data: {}, locale: 'en' });
+        await tx.query(`INSERT INTO invitations (email, role, token_hash, expires_at) VALUES ($1, 'user', $2, now() + interval '1 day')`, [`i${n}@${slug}.test`, sha256(`i${n}${slug}`)]);
+        if (n === 1) await setTenantSmtp(tx, sealer, `smtp://u:p@127.0.0.1:2525/${slug}`);
       }
     });
     return id;

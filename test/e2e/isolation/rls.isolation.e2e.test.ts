@@ -121,6 +121,23 @@ describe(`tenant isolation end to end (${backendName})`, () => {
         mfaCode: confirmed.json().backup_codes[1],
       });
       expect(callback.searchParams.get('code')).toEqual(expect.any(String));
+      // Issue 5: a reset request (email_tokens, mail_outbox) and an invitation (invitations).
+      const forgot = await t.app.inject({ method: 'POST', url: `/t/${slug}/api/v1/auth/password/forgot`, payload: { email: `member@${slug}.test` } });
+      expect(forgot.statusCode, forgot.body).toBe(202);
+      const invite = await t.app.inject({
+        method: 'POST',
+        url: `/t/${slug}/api/v1/admin/invitations`,
+        headers: { authorization: `Bearer ${admin.access}` },
+        payload: { email: `invitee@${slug}.test`, role: 'user' },
+      });
+      expect(invite.statusCode, invite.body).toBe(201);
+      const smtp = await t.app.inject({
+        method: 'PUT',
+        url: `/api/v1/platform/tenants/${slug}/smtp`,
+        headers: { authorization: `Bearer ${t.platformToken}` },
+        payload: { smtp_url: `smtp://u:p@127.0.0.1:9/${slug}` },
+      });
+      expect(smtp.statusCode, smtp.body).toBe(200);
       tenants[key] = { id: created.id, slug, admin, user };
     }
   });

@@ -1,0 +1,130 @@
+import type { FastifyInstance } from 'fastify';
+import type { Gatehouse } from '../context.ts';
+import { isUuid, withTenantTx } from '../db/tenant-tx.ts';
+import { AppError } from '../errors/app-error.ts';
+import { authenticate } from '../http/request-context.ts';
+import { bearerSecurity, errorResponses } from '../http/schemas.ts';
+import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import { mailBodyContext } from './outbox.ts';
+
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+const messageSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    to: { type: 'string' },
+    template: { type: 'string' },
+    locale: { type: 'string' },
+    subject: { type: 'string' },
+    status: { type: 'string', enum: ['queued', 'sent', 'failed', 'logged'] },
+    attempts: { type: 'integer' },
+    last_error: { type: ['string', 'null'] },
+    next_attempt_at: { type: 'string', format: 'date-time' },
+    created_at: { type: 'string', format: 'date-time' },
+    sent_at: { type: ['string', 'null'], format: 'date-time' },
+    text: { type: 'string', description: 'The plain-text body: only while no SMTP is configured (development), so a newcomer can follow the links' },
+  },
+} as const;
+
+interface OutboxRow {
+  id: string;
+  to_address: string;
+  template: string;
+  locale: string;
+  subject: string;
+  status: string;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: Date;
+  created_at: Date;
+  sent_at: Date | null;
+  body_enc: string | null;
+  cursor_at: string;
+}
+
+export async function mailOutboxRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
+  app.get<{ Querystring: { status?: string; cursor?: string; limit?: number } }>(
+    '/admin/mail/outbox',
+    {
+      schema: {
+        security: bearerSecurity,
+        tags: ['admin'],
+        summary: "The tenant's mail outbox, newest first: delivery status, attempts and last error per message",
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { type: 'string', enum: ['queued', 'sent', 'failed', 'logged'] },
+            cursor: { type: 'string', maxLength: 200 },
+            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+          },
+        },
+        response: {
+          200: { type: 'object', properties: { messages: { type: 'array', items: messageSchema }, next_cursor: { type: ['string', 'null'] } } },
+          ...errorResponses(401, 403),
+        },
+      },
+    },
+    async (request) => {
+      await authenticate(gh, request, 'tenant:manage');
+      const tenant = request.tenant!;
+      const q = request.query;
+      const limit = q.limit ?? 50;
+      const params: unknown[] = [limit + 1];
+      const where: string[] = [];
+      if (q.status) {
+        params.push(q.status);
+        where.push(`status = $${params.length}`);
+      }
+      if (q.cursor) {
+        const [at, id] = decodeCursor(q.cursor, 2);
+        if (typeof at !== 'string' || !CURSOR_TIME.test(at) || !isUuid(id)) {
+          throw new AppError('VALIDATION_ERROR', { message: 'The cursor is invalid.', details: [{ field: 'cursor', message: 'is invalid' }] });
+        }
+        params.push(at, id);
+        where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+      }
+      const { rows, ownSmtp } = await withTenantTx(gh.db, tenant.id, async (tx) => ({
+        rows: (
+          await tx.query<OutboxRow>(
+            `SELECT id, to_address, template, locale, subject, status, attempts, last_error, next_attempt_at, created_at, sent_at, body_enc,
+               to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+             FROM mail_outbox ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id DESC LIMIT $1`,
+            params,
+          )
+        ).rows,
+        ownSmtp: (await tx.query('SELECT 1 FROM tenant_smtp')).rows.length > 0,
+      }));
+      const page = rows.slice(0, limit);
+      // Bodies hold one-time links: shown only in development (no SMTP), where they are in the log anyway.
+      const showBodies = !gh.config.smtpUrl && !ownSmtp;
+      const messages = page.map((r) => {
+        let text: string | undefined;
+        if (showBodies && r.body_enc) {
+          try {
+            text = (JSON.parse(gh.sealer.open(r.body_enc, mailBodyContext(tenant.id))) as { text: string }).text;
+          } catch {
+            text = undefined;
+          }
+        }
+        return {
+          id: r.id,
+          to: r.to_address,
+          template: r.template,
+          locale: r.locale,
+          subject: r.subject,
+          status: r.status,
+          attempts: r.attempts,
+          last_error: r.last_error,
+          next_attempt_at: r.next_attempt_at,
+          created_at: r.created_at,
+          sent_at: r.sent_at,
+          ...(text !== undefined ? { text } : {}),
+        };
+      });
+      const last = page[page.length - 1];
+      return { messages, next_cursor: rows.length > limit && last ? encodeCursor([last.cursor_at, last.id]) : null };
+    },
+  );
+}
