@@ -20,6 +20,7 @@ const samples: { [K in TemplateName]: TemplateData[K] } = {
   security_alert: { summary: HOSTILE },
   backup_code_used: { remaining: 3 },
   mfa_reset: {},
+  mfa_changed: { change: 'enabled' },
 };
 
 describe('mail rendering', () => {

@@ -17,6 +17,8 @@ export interface TemplateData {
   security_alert: { summary: string };
   backup_code_used: { remaining?: number };
   mfa_reset: Record<string, never>;
+  /** A second factor added or removed, or backup codes replaced, by the account owner. */
+  mfa_changed: { change: 'enabled' | 'removed' | 'backup_codes_regenerated' };
 }
 export type TemplateName = keyof TemplateData;
 
@@ -95,6 +97,17 @@ const en: Catalog = {
     intro: ['The two-factor authentication of your account was reset.'],
     outro: ['If you did not ask for this, contact your administrator at once.'],
   }),
+  mfa_changed: (d) => ({
+    subject: 'Your two-factor authentication changed',
+    intro: [
+      {
+        enabled: 'A second factor was added to your account.',
+        removed: 'A second factor was removed from your account.',
+        backup_codes_regenerated: 'New backup codes were generated for your account; the old ones no longer work.',
+      }[d.change],
+    ],
+    outro: ['If this was not you, reset your password and contact your administrator at once.'],
+  }),
 };
 
 const ptBR: Catalog = {
@@ -169,6 +182,17 @@ const ptBR: Catalog = {
     subject: 'Sua autenticação em dois fatores foi redefinida',
     intro: ['A autenticação em dois fatores da sua conta foi redefinida.'],
     outro: ['Se você não pediu isso, fale com o administrador imediatamente.'],
+  }),
+  mfa_changed: (d) => ({
+    subject: 'Sua autenticação em dois fatores mudou',
+    intro: [
+      {
+        enabled: 'Um segundo fator foi adicionado à sua conta.',
+        removed: 'Um segundo fator foi removido da sua conta.',
+        backup_codes_regenerated: 'Novos códigos de backup foram gerados para a sua conta; os antigos não funcionam mais.',
+      }[d.change],
+    ],
+    outro: ['Se não foi você, redefina sua senha e fale com o administrador imediatamente.'],
   }),
 };
 

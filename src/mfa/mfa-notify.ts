@@ -1,11 +1,13 @@
 import type { Gatehouse } from '../context.ts';
+import { withTenantTx } from '../db/tenant-tx.ts';
+import { notifyUser } from '../mail/outbox.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 
 export type MfaNotice = 'mfa_enabled' | 'mfa_removed' | 'mfa_reset_by_admin' | 'backup_code_used' | 'backup_codes_regenerated';
 
 /**
- * MERGE POINT (user notification mail): every MFA change the account owner must hear about calls this after its
- * transaction has committed. Until the mail module is wired in, it only logs (ids and the event, never a secret).
+ * Every MFA change the account owner must hear about: mailed to them (through the outbox) after the change has
+ * committed. A mail that cannot be queued is logged and does not undo the change: the audit trail already has it.
  */
 export async function notifyUserOfMfaChange(
   gh: Gatehouse,
@@ -14,5 +16,19 @@ export async function notifyUserOfMfaChange(
   notice: MfaNotice,
   details: Record<string, unknown> = {},
 ): Promise<void> {
-  gh.logger.info({ tenant: tenant.slug, user_id: userId, notice, ...details }, 'mfa notice for the user (mail not wired yet)');
+  try {
+    await withTenantTx(gh.db, tenant.id, async (tx) => {
+      if (notice === 'backup_code_used') {
+        const remaining = typeof details.remaining === 'number' ? details.remaining : undefined;
+        await notifyUser(tx, gh, tenant, userId, 'backup_code_used', remaining === undefined ? {} : { remaining });
+      } else if (notice === 'mfa_reset_by_admin') {
+        await notifyUser(tx, gh, tenant, userId, 'mfa_reset', {});
+      } else {
+        const change = notice === 'mfa_enabled' ? 'enabled' : notice === 'mfa_removed' ? 'removed' : 'backup_codes_regenerated';
+        await notifyUser(tx, gh, tenant, userId, 'mfa_changed', { change });
+      }
+    });
+  } catch (err) {
+    gh.logger.error({ err, tenant: tenant.slug, user_id: userId, notice }, 'could not queue the MFA notice mail');
+  }
 }

@@ -14,6 +14,7 @@ import { requireRecentAuthentication } from './recent-auth.ts';
 import { requireRecentAal2, requireRecentAal2IfEnrolled } from '../mfa/step-up.ts';
 import { loadMfaState } from '../mfa/mfa-state.ts';
 import { deleteBackupCodes } from '../mfa/mfa.queries.ts';
+import { notifyUserOfMfaChange } from '../mfa/mfa-notify.ts';
 import { registrationOptions, verifyRegistration } from './registration.service.ts';
 import { deleteCredential, listUserCredentials, renameCredential } from './webauthn.queries.ts';
 import { toPublicCredential } from './webauthn.model.ts';
@@ -88,6 +89,7 @@ export async function webauthnRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
       await requireRecentAuthentication(gh, request.tenant!, request.auth!);
       await requireRecentAal2IfEnrolled(gh, request);
       const credential = await verifyRegistration(gh, request.tenant!, user, request.body, auditContext(request));
+      await notifyUserOfMfaChange(gh, request.tenant!, user.id, 'mfa_enabled', { type: 'webauthn' });
       return reply.code(201).send(credential);
     },
   );
@@ -144,6 +146,7 @@ export async function webauthnRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
           details: { credential: r.id, name: r.name, aaguid: r.aaguid },
         });
       });
+      await notifyUserOfMfaChange(gh, request.tenant!, claims.sub, 'mfa_removed', { type: 'webauthn' });
       return noContent(reply);
     },
   );
