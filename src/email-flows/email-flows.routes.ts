@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { setRefreshCookies } from '../auth/refresh-cookie.ts';
 import type { Gatehouse } from '../context.ts';
+import { loginResponseSchema } from '../mfa/mfa.schemas.ts';
 import { AppError } from '../errors/app-error.ts';
 import { auditContext, authenticate, noContent, requireTenant } from '../http/request-context.ts';
 import { bearerSecurity, emailField, errorResponses, passwordField, tokenResponseSchema } from '../http/schemas.ts';
@@ -126,7 +127,9 @@ export async function emailFlowRoutes(app: FastifyInstance, { gh }: { gh: Gateho
     {
       schema: {
         tags: ['auth'],
-        summary: 'Sign in with a mailed link token, or an email and its 6-digit code (5 wrong codes burn it)',
+        summary:
+          'Sign in with a mailed link token, or an email and its 6-digit code (5 wrong codes burn it). A user with MFA gets ' +
+          '{mfa_required, mfa_token, factors} instead, completed at POST /auth/mfa/verify',
         body: {
           type: 'object',
           additionalProperties: false,
@@ -137,7 +140,7 @@ export async function emailFlowRoutes(app: FastifyInstance, { gh }: { gh: Gateho
             token_delivery: { type: 'string', enum: ['body', 'cookie'] },
           },
         },
-        response: { 200: tokenResponseSchema, ...errorResponses(401, 403, 404, 410, 429) },
+        response: { 200: loginResponseSchema, ...errorResponses(401, 403, 404, 410, 429) },
       },
     },
     async (request, reply) => {
@@ -151,6 +154,7 @@ export async function emailFlowRoutes(app: FastifyInstance, { gh }: { gh: Gateho
       }
       const client = { ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
       const body = await verifyPasswordless(gh, tenant, { token, email, code }, auditContext(request), client);
+      if ('mfa_required' in body) return body;
       return token_delivery === 'cookie' ? setRefreshCookies(request, reply, body, effectiveSettings(tenant).refresh_token_ttl) : body;
     },
   );

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { recordAudit, type AuditContext } from '../audit/audit.ts';
 import { denyRevokedSessions, tokenResponse, type ClientInfo, type TokenResponse } from '../auth/auth.service.ts';
 import { commitLogin } from '../auth/login.queries.ts';
+import { mfaStepAfterPassword, type MfaChallengeResponse } from '../mfa/mfa-login.ts';
+import { loadMfaState } from '../mfa/mfa-state.ts';
 import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
 import { AppError } from '../errors/app-error.ts';
@@ -70,7 +72,7 @@ export async function verifyPasswordless(
   input: { token?: string | undefined; email?: string | undefined; code?: string | undefined },
   ctx: AuditContext,
   client: ClientInfo,
-): Promise<TokenResponse> {
+): Promise<TokenResponse | MfaChallengeResponse> {
   assertEnabled(tenant);
   const settings = effectiveSettings(tenant);
   const method = input.token ? 'email_link' : 'email_code';
@@ -103,6 +105,15 @@ export async function verifyPasswordless(
     throw new AppError(outcome.failed!);
   }
   const user = outcome.user;
+  const signals = currentSignals(client.ip, client.userAgent, user.timezone);
+  // The mailbox is one factor, as the password is: a user with MFA (or one the policy makes enroll) goes on to it.
+  const mfa = await withTenantTx(gh.db, tenant.id, (tx) => loadMfaState(tx, user.id));
+  const step = await mfaStepAfterPassword(gh, tenant, user, mfa, { details: {}, signals, newHash: undefined, firstFactor: ['email'] }, ctx);
+  if (step.kind === 'challenge') {
+    gh.users.invalidate(tenant.id, user.id);
+    gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'mfa_required', method });
+    return step.response;
+  }
   const s = await commitLogin(
     gh.db,
     tenant.id,
@@ -115,7 +126,7 @@ export async function verifyPasswordless(
       aal: 1,
       method,
       details: {},
-      signals: currentSignals(client.ip, client.userAgent, user.timezone),
+      signals,
     },
     settings,
     ctx,

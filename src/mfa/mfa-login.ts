@@ -35,7 +35,7 @@ export async function mfaStepAfterPassword(
   tenant: ResolvedTenant,
   user: UserRow,
   state: LoginMfaState,
-  pending: { details: Record<string, unknown>; signals: CurrentSignals; newHash: string | undefined },
+  pending: { details: Record<string, unknown>; signals: CurrentSignals; newHash: string | undefined; firstFactor?: string[] },
   ctx: AuditContext,
 ): Promise<MfaStep> {
   const settings = effectiveSettings(tenant);
@@ -51,7 +51,7 @@ export async function mfaStepAfterPassword(
   const enroll = policy.kind === 'enroll';
   const challenge = await createMfaChallenge(
     gh,
-    { tenantId: tenant.id, userId: user.id, purpose: enroll ? 'enroll' : 'login', amr: ['pwd'], details: pending.details, signals: pending.signals },
+    { tenantId: tenant.id, userId: user.id, purpose: enroll ? 'enroll' : 'login', amr: pending.firstFactor ?? ['pwd'], details: pending.details, signals: pending.signals },
     enroll ? ENROLL_CHALLENGE_TTL : LOGIN_CHALLENGE_TTL,
   );
   await withTenantTx(gh.db, tenant.id, async (tx) => {

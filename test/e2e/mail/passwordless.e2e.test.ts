@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPlatformTx } from '../../../src/db/tenant-tx.ts';
+import { totpCode } from '../../../src/mfa/totp.ts';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, type TestApp } from '../../helpers/test-app.ts';
 import { recordStatements } from '../../helpers/statement-recorder.ts';
 import { codeFromMail, deliverAndRead, startSmtpSink, tokenFromMail, type SmtpSink } from '../../helpers/smtp-sink.ts';
@@ -124,5 +125,31 @@ describe(`passwordless sign-in by mail (${backendName})`, () => {
     expectError(await verify('pl-on', { token: 'ghe_x', email: 'a@on.test', code: '123456' }), 400, 'VALIDATION_ERROR');
     expectError(await verify('pl-on', { email: 'a@on.test' }), 400, 'VALIDATION_ERROR');
     expectError(await verify('pl-on', { email: 'a@on.test', code: '12345' }), 400, 'VALIDATION_ERROR');
+  });
+
+  it('a user with MFA: the mailed link is the first factor only; the session comes after the second (amr email+otp, aal 2)', async () => {
+    const access = (await login(t, 'pl-on', 'finn@on.test')).json().access_token as string;
+    const started = await t.app.inject({ method: 'POST', url: '/t/pl-on/api/v1/me/mfa/totp', headers: bearer(access) });
+    const enrolled = await t.app.inject({
+      method: 'POST',
+      url: '/t/pl-on/api/v1/me/mfa/totp/verify',
+      headers: bearer(access),
+      payload: { code: totpCode(started.json().secret) },
+    });
+    expect(enrolled.statusCode, enrolled.body).toBe(200);
+    await deliverAndRead(t.gh, sink, 'finn@on.test'); // the "second factor added" notice
+
+    const token = await mailed('pl-on', 'finn@on.test', 'link');
+    const first = await verify('pl-on', { token });
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json()).toMatchObject({ mfa_required: true, factors: ['totp', 'backup_code'] });
+    expect(first.json().access_token).toBeUndefined();
+    const done = await t.app.inject({
+      method: 'POST',
+      url: '/t/pl-on/api/v1/auth/mfa/verify',
+      payload: { mfa_token: first.json().mfa_token, backup_code: enrolled.json().backup_codes[0] },
+    });
+    expect(done.statusCode, done.body).toBe(200);
+    expect(decodeJwt(done.json().access_token)).toMatchObject({ amr: ['email', 'otp'], aal: 2 });
   });
 });
