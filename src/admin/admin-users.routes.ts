@@ -169,7 +169,7 @@ export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gateho
             details: { from, to: role },
           });
           if (role === 'admin') {
-            await raiseAlert(tx, { type: 'privilege_escalation', userId: user.id, details: { from, to: role, by: claims.sub } });
+            await raiseAlert(tx, { type: 'privilege_escalation', userId: user.id, details: { from, to: role, by: claims.sub } }, { sealer: gh.sealer, tenant });
           }
         }
         if (status && status !== user.status) {

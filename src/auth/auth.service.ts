@@ -203,7 +203,7 @@ export async function refresh(gh: Gatehouse, tenant: ResolvedTenant, presented: 
         risk: 'high',
         details: { session_id: r.session.id },
       });
-      await raiseAlert(tx, { type: 'refresh_token_reuse', userId: r.session.user_id, details: { session_id: r.session.id, ip: ctx.ip ?? null } });
+      await raiseAlert(tx, { type: 'refresh_token_reuse', userId: r.session.user_id, details: { session_id: r.session.id, ip: ctx.ip ?? null } }, { sealer: gh.sealer, tenant });
       return r;
     }
     const user = await findUserById(tx, r.session.user_id);

@@ -57,6 +57,17 @@ export async function enqueueMail<K extends TemplateName>(
 }
 
 /**
+ * Mails every active admin of the tenant (at most 50), each in their own language, inside the caller's transaction.
+ */
+export async function notifyAdmins<K extends TemplateName>(tx: TenantDb, sealer: Sealer, tenant: MailTenant, template: K, data: TemplateData[K]): Promise<number> {
+  const admins = await tx.query<{ email: string; locale: string | null }>(
+    `SELECT email, locale FROM users WHERE role = 'admin' AND status = 'active' ORDER BY created_at LIMIT 50`,
+  );
+  for (const a of admins.rows) await enqueueMail(tx, sealer, tenant, { to: a.email, template, data, locale: mailLocale(tenant, a.locale) });
+  return admins.rows.length;
+}
+
+/**
  * Mails a user a notification (account locked, security alert, backup code used, MFA reset...), in the user's
  * language, inside the caller's transaction. Does nothing for a user that does not exist (any more).
  */

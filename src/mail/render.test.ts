@@ -21,6 +21,7 @@ const samples: { [K in TemplateName]: TemplateData[K] } = {
   backup_code_used: { remaining: 3 },
   mfa_reset: {},
   mfa_changed: { change: 'enabled' },
+  admin_security_alert: { type: 'suspicious_login', severity: 'high', subject: `a${HOSTILE}@b.test`, consoleUrl: `https://id.example/t/x/api/v1/admin/security/alerts?${HOSTILE}` },
 };
 
 describe('mail rendering', () => {

@@ -19,7 +19,31 @@ export interface TemplateData {
   mfa_reset: Record<string, never>;
   /** A second factor added or removed, or backup codes replaced, by the account owner. */
   mfa_changed: { change: 'enabled' | 'removed' | 'backup_codes_regenerated' };
+  /** To the tenant's admins: a security alert was raised (src/security/alerts.ts). */
+  admin_security_alert: { type: string; severity: string; subject: string | null; consoleUrl: string };
 }
+
+/** What each alert type means, for the admins' mail. */
+const ALERT_TEXT: Record<Locale, Record<string, string>> = {
+  en: {
+    multiple_failures: 'Several wrong passwords in a row for one account.',
+    account_locked: 'An account was locked after too many wrong passwords.',
+    refresh_token_reuse: 'A refresh token was used twice: a token may have been stolen; the session was revoked.',
+    suspicious_login: 'A sign-in looked unusual (new device or network, impossible travel, scripted client).',
+    privilege_escalation: 'An account was given the admin role.',
+    passkey_clone_warning: 'A passkey answered with a signature counter that did not increase: it may have been cloned.',
+    mfa_reset: "An administrator reset an account's two-factor authentication.",
+  },
+  'pt-BR': {
+    multiple_failures: 'Várias senhas erradas seguidas para uma conta.',
+    account_locked: 'Uma conta foi bloqueada depois de muitas senhas erradas.',
+    refresh_token_reuse: 'Um token de atualização foi usado duas vezes: pode ter sido roubado; a sessão foi revogada.',
+    suspicious_login: 'Um acesso pareceu incomum (dispositivo ou rede novos, viagem impossível, cliente automatizado).',
+    privilege_escalation: 'Uma conta recebeu o papel de administrador.',
+    passkey_clone_warning: 'Uma chave de acesso respondeu com um contador de assinaturas que não aumentou: pode ter sido clonada.',
+    mfa_reset: 'Um administrador redefiniu a autenticação em dois fatores de uma conta.',
+  },
+};
 export type TemplateName = keyof TemplateData;
 
 type Catalog = { [K in TemplateName]: (d: TemplateData[K], tenant: string) => MailContent };
@@ -108,6 +132,12 @@ const en: Catalog = {
     ],
     outro: ['If this was not you, reset your password and contact your administrator at once.'],
   }),
+  admin_security_alert: (d) => ({
+    subject: `Security alert (${d.severity}): ${d.type}`,
+    intro: [ALERT_TEXT.en[d.type] ?? d.type, ...(d.subject ? [`Account: ${d.subject}`] : [])],
+    action: { label: 'Review the alerts', url: d.consoleUrl },
+    outro: ['You receive this as an administrator of this organization.'],
+  }),
 };
 
 const ptBR: Catalog = {
@@ -193,6 +223,12 @@ const ptBR: Catalog = {
       }[d.change],
     ],
     outro: ['Se não foi você, redefina sua senha e fale com o administrador imediatamente.'],
+  }),
+  admin_security_alert: (d) => ({
+    subject: `Alerta de segurança (${d.severity}): ${d.type}`,
+    intro: [ALERT_TEXT['pt-BR'][d.type] ?? d.type, ...(d.subject ? [`Conta: ${d.subject}`] : [])],
+    action: { label: 'Ver os alertas', url: d.consoleUrl },
+    outro: ['Você recebe isto como administrador desta organização.'],
   }),
 };
 

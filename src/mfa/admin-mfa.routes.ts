@@ -72,7 +72,7 @@ export async function adminMfaRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
         await deleteBackupCodes(tx, user.id);
         await tx.query(`UPDATE users SET mfa_grace_started_at = NULL WHERE id = $1`, [user.id]);
         await recordAudit(tx, auditContext(request), { action: 'mfa.reset', subjectId: user.id, risk: 'high', details: { factors_removed: r.active } });
-        await raiseAlert(tx, { type: 'mfa_reset', userId: user.id, details: { by: claims.sub, factors_removed: r.active, ip: request.ip } });
+        await raiseAlert(tx, { type: 'mfa_reset', userId: user.id, details: { by: claims.sub, factors_removed: r.active, ip: request.ip } }, { sealer: gh.sealer, tenant });
         return r.active;
       });
       gh.users.invalidate(tenant.id, request.params.id);

@@ -67,7 +67,7 @@ export async function onLoginFailure(gh: Gatehouse, tenant: ResolvedTenant, ids:
     // Raised once per run of failures, before any lockout: exactly at the fifth.
     if (n === MULTIPLE_FAILURES_AT) {
       await withTenantTx(gh.db, tenant.id, (tx) =>
-        raiseAlert(tx, { type: 'multiple_failures', userId: user.id, details: { failures: n, window_seconds: s.lockout_window, ip: ctx.ip ?? null } }),
+        raiseAlert(tx, { type: 'multiple_failures', userId: user.id, details: { failures: n, window_seconds: s.lockout_window, ip: ctx.ip ?? null } }, { sealer: gh.sealer, tenant }),
       );
     }
     return;
@@ -88,7 +88,7 @@ export async function onLoginFailure(gh: Gatehouse, tenant: ResolvedTenant, ids:
       type: 'account_locked',
       userId: user.id,
       details: { failures: n, window_seconds: s.lockout_window, duration_seconds: s.lockout_duration, ip: ctx.ip ?? null },
-    });
+    }, { sealer: gh.sealer, tenant });
     // The owner hears of it by mail (committed with the lock; delivered by the mail worker).
     await notifyUser(tx, gh, tenant, user.id, 'account_locked', { minutes: Math.ceil(s.lockout_duration / 60) });
   });

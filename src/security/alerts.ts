@@ -1,4 +1,6 @@
 import type { TenantDb } from '../db/tenant-tx.ts';
+import type { Sealer } from '../keys/master-key.ts';
+import { notifyAdmins, notifyUser, type MailTenant } from '../mail/outbox.ts';
 
 export const ALERT_TYPES = [
   'multiple_failures',
@@ -72,7 +74,16 @@ export function alertPayload(tenantId: string, alert: AlertRow) {
  * Records a security alert in the caller's transaction and, when the tenant has an enabled webhook, queues its
  * delivery in the same transaction (outbox): the alert, its delivery and the change that raised it commit together.
  */
-export async function raiseAlert(tx: TenantDb, alert: NewAlert): Promise<AlertRow> {
+/** Alerts the affected user should hear about too (lockout and MFA resets have mails of their own). */
+const TELL_THE_USER: ReadonlySet<AlertType> = new Set(['suspicious_login', 'refresh_token_reuse', 'passkey_clone_warning']);
+
+/** What raiseAlert needs to mail an alert: the sealer for the outbox and the tenant (name, branding, issuer). */
+export interface AlertMail {
+  sealer: Sealer;
+  tenant: MailTenant & { issuer: string };
+}
+
+export async function raiseAlert(tx: TenantDb, alert: NewAlert, mail?: AlertMail): Promise<AlertRow> {
   const r = await tx.query<AlertRow>(
     `INSERT INTO security_alerts (type, severity, user_id, details) VALUES ($1, $2, $3, $4) RETURNING ${ALERT_COLUMNS}`,
     [alert.type, alert.severity ?? DEFAULT_SEVERITY[alert.type], alert.userId ?? null, JSON.stringify(alert.details ?? {})],
@@ -83,5 +94,28 @@ export async function raiseAlert(tx: TenantDb, alert: NewAlert): Promise<AlertRo
      SELECT $1, url, $2::jsonb FROM webhook_endpoints WHERE enabled`,
     [row.id, JSON.stringify(alertPayload(tx.tenantId, row))],
   );
+  if (mail) await mailAlert(tx, row, mail);
   return row;
+}
+
+/**
+ * Email delivery of an alert, in the same transaction (outbox): every admin of the tenant, and for the alerts about
+ * something the account owner should act on, the owner.
+ */
+async function mailAlert(tx: TenantDb, row: AlertRow, mail: AlertMail): Promise<void> {
+  const subject = row.user_id ? ((await tx.query<{ email: string }>('SELECT email FROM users WHERE id = $1', [row.user_id])).rows[0]?.email ?? null) : null;
+  await notifyAdmins(tx, mail.sealer, mail.tenant, 'admin_security_alert', {
+    type: row.type,
+    severity: row.severity,
+    subject,
+    consoleUrl: `${mail.tenant.issuer}/api/v1/admin/security/alerts/${row.id}`,
+  });
+  if (row.user_id && TELL_THE_USER.has(row.type)) {
+    const summary: Record<string, string> = {
+      suspicious_login: 'A sign-in to your account looked unusual (a new device or network, or a place far from your last sign-in).',
+      refresh_token_reuse: 'A session token of your account was used twice, which can mean it was copied; that session was ended.',
+      passkey_clone_warning: 'One of your passkeys answered in a way that can mean it was copied; the sign-in was refused.',
+    };
+    await notifyUser(tx, { sealer: mail.sealer }, mail.tenant, row.user_id, 'security_alert', { summary: summary[row.type]! });
+  }
 }

@@ -61,7 +61,7 @@ export async function checkAssertion(
     await withTenantTx(gh.db, tenant.id, async (tx) => {
       const details = { credential: credential.id, name: credential.name, stored_counter: stored, presented_counter: next, ip: ctx.ip ?? null };
       await recordAudit(tx, ctx, { action: 'webauthn.clone_suspected', subjectId: credential.user_id, risk: 'critical', details });
-      await raiseAlert(tx, { type: 'passkey_clone_warning', userId: credential.user_id, details });
+      await raiseAlert(tx, { type: 'passkey_clone_warning', userId: credential.user_id, details }, { sealer: gh.sealer, tenant });
     });
     throw await assertionFailure(gh, tenant, ctx, pending, credential.user_id, 'counter_not_increased');
   }

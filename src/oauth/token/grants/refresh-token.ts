@@ -33,7 +33,7 @@ export const refreshToken: Grant = {
           risk: 'high',
           details: { session_id: r.session.id, client_id: client.client_id },
         });
-        await raiseAlert(tx, { type: 'refresh_token_reuse', userId: r.session.user_id, details: { session_id: r.session.id, client_id: client.client_id, ip: audit.ip ?? null } });
+        await raiseAlert(tx, { type: 'refresh_token_reuse', userId: r.session.user_id, details: { session_id: r.session.id, client_id: client.client_id, ip: audit.ip ?? null } }, { sealer: gh.sealer, tenant });
         return r;
       }
       const grant = (await findGrantSession(tx, r.session.id))!;
