@@ -50,7 +50,7 @@ const provider = new Provider(issuer, {
   jwks: { keys: [jwk] },
   scopes: ['openid', 'offline_access', 'api:read'],
   claims: { openid: ['sub'] },
-  findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
+  findAccount: (_ctx: unknown, sub: string) => ({ accountId: sub, claims: () => ({ sub }) }),
   rotateRefreshToken: true,
   ttl: {
     AccessToken: 900,

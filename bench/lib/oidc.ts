@@ -87,7 +87,16 @@ export async function codeFlow(
   browser: Browser,
   email: string,
   scope = 'openid offline_access',
+  stages?: Record<string, number>,
 ): Promise<CodeFlowResult> {
+  // Wall time per step, when asked for (ms, added up): authorize (GET /authorize, its 303 and the login page),
+  // login (the form post and the 303s until the redirect URI with the code), token (the code redeemed).
+  let mark = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    if (stages) stages[name] = (stages[name] ?? 0) + now - mark;
+    mark = now;
+  };
   const verifier = randomBytes(32).toString('base64url');
   const state = randomBytes(16).toString('base64url');
   const query = new URLSearchParams({
@@ -111,6 +120,7 @@ export async function codeFlow(
       continue;
     }
     if (res.status === 200) {
+      lap('authorize');
       const { action, fields } = formOf(res.body);
       if (!action.endsWith('/login') || signedIn) throw new Error(`unexpected page with a form to ${action}`);
       signedIn = true;
@@ -120,6 +130,7 @@ export async function codeFlow(
     throw new Error(`code flow: HTTP ${res.status} at ${next.url}: ${res.body.slice(0, 400)}`);
   }
   if (!callback) throw new Error('code flow: too many hops');
+  lap(signedIn ? 'login' : 'authorize');
   const code = callback.searchParams.get('code');
   if (!code || callback.searchParams.get('state') !== state) throw new Error(`code flow: no code in ${callback.href}`);
   const res = await fetch(`${gh.url}/t/${slug}/oauth/token`, {
@@ -129,5 +140,6 @@ export async function codeFlow(
   });
   const body = (await res.json()) as Omit<CodeFlowResult, 'signedIn'>;
   if (res.status !== 200) throw new Error(`code flow: token HTTP ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+  lap('token');
   return { ...body, signedIn };
 }
