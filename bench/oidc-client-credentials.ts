@@ -10,12 +10,10 @@
  * BENCH_BACKEND=server runs Gatehouse on the local PostgreSQL + Redis instead (oidc-provider keeps its in-memory
  * adapter: client_credentials JWTs are not stored by it either way).
  */
-import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { ROOT, spawnChild } from './lib/child.ts';
 import { backendFromEnv, createTenant, startGatehouse } from './lib/gatehouse.ts';
 import { assertClean, runLoadCpu, runLoad, type LoadSettings, type LoadTarget } from './lib/load.ts';
-import { basicAuth, createClient, FORM } from './lib/oidc.ts';
+import { basicAuth, startOidcProvider, createClient, FORM } from './lib/oidc.ts';
 import { benchLine, envNumber, fmt, info, mean, ms } from './lib/report.ts';
 
 const BODY = new URLSearchParams({ grant_type: 'client_credentials', scope: 'api:read' }).toString();
@@ -33,13 +31,14 @@ async function check(name: string, t: LoadTarget): Promise<void> {
 export async function run(): Promise<void> {
   const settings: LoadSettings = { connections: envNumber('BENCH_OIDC_CONNECTIONS', 16), duration: envNumber('BENCH_DURATION', 3) };
   const rounds = envNumber('BENCH_ROUNDS', 4);
-  const gh = await startGatehouse({}, { backend: backendFromEnv() });
-  let op: Awaited<ReturnType<typeof spawnChild>> | undefined;
+  const backend = backendFromEnv();
+  const gh = await startGatehouse({}, { backend });
+  let op: Awaited<ReturnType<typeof startOidcProvider>> | undefined;
   try {
     const slug = 'bench-oidc-cc';
     await createTenant(gh, slug);
     const service = await createClient(gh, slug, { name: 'bench service', type: 'service', scope: 'api:read' });
-    op = await spawnChild(join(ROOT, 'bench/lib/oidc-provider-server.ts'));
+    op = await startOidcProvider(backend);
     const opReady = op.ready as { url: string; clientId: string; clientSecret: string };
 
     const ours: LoadTarget = {
@@ -58,7 +57,7 @@ export async function run(): Promise<void> {
     };
     await check('gatehouse', ours);
     await check('oidc-provider', theirs);
-    info(`${gh.backend} vs oidc-provider (in-memory adapter); ${settings.connections} connections, ${settings.duration} s per round, ${rounds} rounds each; ES256 at+jwt on both`);
+    info(`${gh.backend} vs oidc-provider (${op.adapter} adapter); ${settings.connections} connections, ${settings.duration} s per round, ${rounds} rounds each; ES256 at+jwt on both`);
 
     assertClean('gatehouse warm-up', await runLoad(ours, { ...settings, duration: 3 }));
     assertClean('oidc-provider warm-up', await runLoad(theirs, { ...settings, duration: 3 }));

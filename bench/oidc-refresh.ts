@@ -15,12 +15,11 @@
  * BENCH_ROUNDS (default 4) rounds of BENCH_DURATION (default 3 s) alternate ours/theirs after a warm-up of each;
  * BENCH_BACKEND=server runs Gatehouse on the local PostgreSQL + Redis instead.
  */
-import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { ROOT, spawnChild, type Child } from './lib/child.ts';
+import type { Child } from './lib/child.ts';
 import { backendFromEnv, createTenant, createUsers, startGatehouse, type GatehouseProcess } from './lib/gatehouse.ts';
 import { assertClean, runLoadCpu, type LoadResult, type LoadSettings } from './lib/load.ts';
-import { basicAuth, Browser, codeFlow, createClient, FORM, REDIRECT_URI, type OAuthClient } from './lib/oidc.ts';
+import { basicAuth, startOidcProvider, Browser, codeFlow, createClient, FORM, REDIRECT_URI, type OAuthClient } from './lib/oidc.ts';
 import { benchLine, envNumber, fmt, info, mean, ms } from './lib/report.ts';
 
 const SCOPE = 'openid offline_access api:read';
@@ -115,8 +114,9 @@ function providerSide(op: Child): Side {
 export async function run(): Promise<void> {
   const settings: LoadSettings = { connections: envNumber('BENCH_OIDC_CONNECTIONS', 16), duration: envNumber('BENCH_DURATION', 3) };
   const rounds = envNumber('BENCH_ROUNDS', 4);
-  const gh = await startGatehouse({}, { backend: backendFromEnv() });
-  let op: Child | undefined;
+  const backend = backendFromEnv();
+  const gh = await startGatehouse({}, { backend });
+  let op: Awaited<ReturnType<typeof startOidcProvider>> | undefined;
   try {
     const slug = 'bench-oidc-refresh';
     // Each chain is a grant session of its user, next to the user's browser session: room for every round's chain.
@@ -130,12 +130,12 @@ export async function run(): Promise<void> {
     });
     const emails = Array.from({ length: settings.connections }, (_, i) => `chain${i}@oidc-refresh.bench`);
     await createUsers(gh, slug, emails);
-    op = await spawnChild(join(ROOT, 'bench/lib/oidc-provider-server.ts'));
+    op = await startOidcProvider(backend);
     const ours = gatehouseSide(gh, slug, client, emails);
     const theirs = providerSide(op);
     await check(ours);
     await check(theirs);
-    info(`${gh.backend} vs oidc-provider (in-memory adapter); ${settings.connections} chains/connections, ${settings.duration} s per round, ${rounds} rounds each`);
+    info(`${gh.backend} vs oidc-provider (${op.adapter} adapter); ${settings.connections} chains/connections, ${settings.duration} s per round, ${rounds} rounds each`);
 
     await rotate(ours, { ...settings, duration: 3 });
     await rotate(theirs, { ...settings, duration: 3 });

@@ -10,7 +10,8 @@
  *   (and a JWT access token plus an ID token per refresh);
  * - refresh tokens rotate (`rotateRefreshToken: true`); a rotated token presented again revokes the grant;
  * - lifetimes as Gatehouse's defaults: access token 900 s, ID token 3600 s, refresh token 30 days;
- * - its default in-memory adapter (in-process LRU; oidc-provider documents it as not for production).
+ * - its default in-memory adapter (in-process LRU; oidc-provider documents it as not for production), or with
+ *   BENCH_OIDC_PROVIDER_ADAPTER=redis a Redis adapter on BENCH_REDIS_URL (bench/lib/oidc-provider-redis.ts).
  *
  * Prints `BENCH_READY {"url","issuer","clientId","clientSecret","resource"}`. IPC: `{chains: n}` answers
  * `{tokens: [...]}`, n refresh tokens each on its own grant, created programmatically as the authorization_code
@@ -20,6 +21,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { redisAdapter } from './oidc-provider-redis.ts';
 
 const RESOURCE = process.env.BENCH_RESOURCE ?? 'urn:gatehouse:bench:api';
 const REDIRECT = 'http://127.0.0.1:9/callback';
@@ -29,12 +31,20 @@ const CLIENT_SECRET = randomBytes(32).toString('base64url');
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'bench-es256', alg: 'ES256', use: 'sig' };
 
+const adapterKind = process.env.BENCH_OIDC_PROVIDER_ADAPTER ?? 'memory';
+if (adapterKind !== 'memory' && adapterKind !== 'redis') throw new Error('BENCH_OIDC_PROVIDER_ADAPTER must be "memory" or "redis"');
+const redis =
+  adapterKind === 'redis'
+    ? redisAdapter(process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', `gh-bench-oidc:${randomBytes(6).toString('hex')}:`)
+    : undefined;
+
 const server = createServer();
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 const issuer = url;
 
 const provider = new Provider(issuer, {
+  ...(redis ? { adapter: redis.Adapter } : {}),
   clients: [
     {
       client_id: CLIENT_ID,
@@ -117,9 +127,15 @@ process.on('message', (msg: { chains: number }) => {
     (err: unknown) => process.send!({ error: String((err as Error).stack ?? err) }),
   );
 });
-process.on('disconnect', () => process.exit(0));
-process.once('SIGTERM', () => {
-  server.close(() => process.exit(0));
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  server.close(() => {
+    void (redis?.clear() ?? Promise.resolve()).finally(() => process.exit(0));
+  });
   server.closeAllConnections();
-});
-process.stdout.write('BENCH_READY ' + JSON.stringify({ url, issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, resource: RESOURCE }) + '\n');
+};
+process.on('disconnect', stop);
+process.once('SIGTERM', stop);
+process.stdout.write('BENCH_READY ' + JSON.stringify({ url, issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, resource: RESOURCE, adapter: adapterKind }) + '\n');

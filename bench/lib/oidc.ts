@@ -5,7 +5,9 @@
  * the token endpoint with client_secret_basic and PKCE S256.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { api, PASSWORD, type GatehouseProcess } from './gatehouse.ts';
+import { join } from 'node:path';
+import { ROOT, spawnChild, type Child } from './child.ts';
+import { api, PASSWORD, type Backend, type GatehouseProcess } from './gatehouse.ts';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 
@@ -142,4 +144,14 @@ export async function codeFlow(
   if (res.status !== 200) throw new Error(`code flow: token HTTP ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
   lap('token');
   return { ...body, signedIn };
+}
+
+/**
+ * Starts node-oidc-provider (bench/lib/oidc-provider-server.ts) as the peer. Its storage: BENCH_OIDC_PROVIDER_ADAPTER,
+ * by default its in-memory adapter beside the embedded Gatehouse and the local Redis beside BENCH_BACKEND=server.
+ */
+export async function startOidcProvider(backend: Backend): Promise<Child & { adapter: string }> {
+  const adapter = process.env.BENCH_OIDC_PROVIDER_ADAPTER ?? (backend === 'server' ? 'redis' : 'memory');
+  const child = await spawnChild(join(ROOT, 'bench/lib/oidc-provider-server.ts'), { env: { BENCH_OIDC_PROVIDER_ADAPTER: adapter } });
+  return Object.assign(child, { adapter });
 }
