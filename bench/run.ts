@@ -17,6 +17,12 @@ const BENCHES: Record<string, { about: string; load: () => Promise<{ run: () => 
     load: () => import('./limiter-overhead.ts'),
   },
   'tenants-scale': { about: 'start-up time and RSS with 10 vs 10,000 tenants (embedded PGlite)', load: () => import('./tenants-scale.ts') },
+  'oidc-client-credentials': {
+    about: 'OAuth client_credentials token issuance vs node-oidc-provider (ES256 JWT access tokens, client_secret_basic)',
+    load: () => import('./oidc-client-credentials.ts'),
+  },
+  'oidc-refresh': { about: 'OAuth refresh_token rotation chains vs node-oidc-provider (rotateRefreshToken)', load: () => import('./oidc-refresh.ts') },
+  'oidc-code-flow': { about: 'authorization code flow end to end (authorize, hosted login, token): p50/p95 vs login alone', load: () => import('./oidc-code-flow.ts') },
 };
 
 /** Hard stop per benchmark: each is designed to finish well inside this. */
