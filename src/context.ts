@@ -17,6 +17,7 @@ import { createLimiterFactory } from './protection/limiter-factory.ts';
 import { createLoginThrottle, type LoginThrottle } from './protection/login-throttle.ts';
 import { createPasswordHasher, type PasswordHasher } from './passwords/password-hasher.ts';
 import { openGeoIp, type GeoLocator } from './risk/geoip.ts';
+import { createClientCache, type ClientCache } from './oauth/clients/client-cache.ts';
 import { createTenantDirectory, type TenantDirectory } from './tenancy/tenant-directory.ts';
 
 /** Everything a request handler needs, built once per process from the configuration. */
@@ -29,6 +30,8 @@ export interface Gatehouse {
   keys: KeyRingCache;
   tenants: TenantDirectory;
   users: UserCache;
+  /** OAuth client rows for the token endpoints (embedded database only, as the user cache). */
+  clients: ClientCache;
   /** Progressive login delays, lockout counters and registration budgets (Redis-shared when configured). */
   throttle: LoginThrottle;
   metrics: Metrics;
@@ -87,6 +90,7 @@ export async function createGatehouse(config: Config, o: GatehouseOverrides = {}
     keys: createKeyRingCache(db, sealer),
     tenants: createTenantDirectory(db, { publicUrl: config.publicUrl, baseDomain: config.baseDomain }),
     users: createUserCache(userCacheMs),
+    clients: createClientCache(userCacheMs),
     throttle: o.throttle ?? createLoginThrottle(createLimiterFactory(kv)),
     metrics: createMetrics(),
     logger,

@@ -1,11 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { Gatehouse } from '../../context.ts';
-import { withTenantTx } from '../../db/tenant-tx.ts';
 import type { ResolvedTenant } from '../../tenancy/tenant-directory.ts';
 import { InvalidClient, InvalidRequest } from '../oauth-error.ts';
 import type { AuthMethod, ClientRow } from './client.model.ts';
-import { findClient } from './client.queries.ts';
+import { findClientCached } from './client-cache.ts';
 import { verifyClientSecret } from './client-secret.ts';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -69,7 +68,7 @@ function presented(request: FastifyRequest, body: Record<string, string>): Prese
 export async function authenticateClient(gh: Gatehouse, tenant: ResolvedTenant, request: FastifyRequest, body: Record<string, string>, endpoint: string): Promise<ClientRow> {
   const p = presented(request, body);
   const scheme = p.method === 'client_secret_basic' ? 'Basic' : 'none';
-  const client = await withTenantTx(gh.db, tenant.id, (tx) => findClient(tx, p.clientId));
+  const client = await findClientCached(gh, tenant.id, p.clientId);
   if (!client) throw InvalidClient('Client authentication failed.', scheme);
   if (client.token_endpoint_auth_method !== p.method) throw InvalidClient(`This client authenticates with ${client.token_endpoint_auth_method}.`, scheme);
   switch (p.method) {

@@ -134,7 +134,7 @@ export async function patchClient(gh: Gatehouse, tenant: ResolvedTenant, clientI
     const c = (await updateClient(tx, clientId, dbPatch))!;
     await recordAudit(tx, ctx, { action: 'oauth.client.updated', details: { client_id: clientId, fields: Object.keys(dbPatch) } });
     return presentClient(c);
-  });
+  }).finally(() => gh.clients.invalidate(tenant.id, clientId));
 }
 
 /** A new secret, shown once; the old one keeps working for `overlapSeconds` so deployments can roll over. */
@@ -146,6 +146,7 @@ export async function rotateSecret(gh: Gatehouse, tenant: ResolvedTenant, client
     await recordAudit(tx, ctx, { action: 'oauth.client.secret_rotated', risk: 'medium', details: { client_id: clientId, overlap_seconds: overlapSeconds } });
     return c;
   });
+  gh.clients.invalidate(tenant.id, clientId);
   return { ...presentClient(c), client_secret: secret };
 }
 
@@ -160,5 +161,6 @@ export async function removeClient(gh: Gatehouse, tenant: ResolvedTenant, client
     await recordAudit(tx, ctx, { action: 'oauth.client.deleted', risk: 'medium', details: { client_id: clientId, sessions_revoked: revoked.length } });
     return revoked;
   });
+  gh.clients.invalidate(tenant.id, clientId);
   await denyRevokedSessions(gh, tenant, revoked);
 }

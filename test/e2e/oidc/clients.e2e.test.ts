@@ -80,6 +80,9 @@ describe(`OAuth client registry (${backendName})`, () => {
     expect((await tokenWith(c.client_id, second)).statusCode).toBe(200);
     // The overlap runs out: the previous secret stops working.
     await tenantQuery(t, tenantId, `UPDATE oauth_clients SET previous_secret_expires_at = now() - interval '1 second' WHERE client_id = $1`, [c.client_id]);
+    // That write went around the service: drop the cached row as the service would (time passing needs no such
+    // step: the cached row carries the expiry, compared at each use).
+    t.gh.clients.invalidate(tenantId, c.client_id);
     expect((await tokenWith(c.client_id, c.client_secret)).statusCode).toBe(401);
     const third = (await api('POST', `/${c.client_id}/secret`, admin, { overlap_seconds: 0 })).json().client_secret as string;
     expect((await tokenWith(c.client_id, second)).statusCode).toBe(401);
@@ -97,6 +100,11 @@ describe(`OAuth client registry (${backendName})`, () => {
     expectError(await api('PATCH', `/${c.client_id}`, admin, { redirect_uris: ['http://evil.example/cb'] }), 400, 'VALIDATION_ERROR');
     expect((await api('DELETE', `/${c.client_id}`, admin)).statusCode).toBe(204);
     expectError(await api('GET', `/${c.client_id}`, admin), 404, 'CLIENT_NOT_FOUND');
+    // A deleted client stops at once, though its row was just read (and cached) by the token endpoint.
+    const svc = (await api('POST', '', admin, { name: 'gone', type: 'service', scope: 'a' })).json();
+    expect((await tokenWith(svc.client_id, svc.client_secret)).statusCode).toBe(200);
+    expect((await api('DELETE', `/${svc.client_id}`, admin)).statusCode).toBe(204);
+    expect((await tokenWith(svc.client_id, svc.client_secret)).statusCode).toBe(401);
   });
 
   it('only a tenant admin manages clients, and only its own tenant’s', async () => {
