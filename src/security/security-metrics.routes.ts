@@ -3,6 +3,7 @@ import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
 import { authenticate } from '../http/request-context.ts';
 import { bearerSecurity, errorResponses } from '../http/schemas.ts';
+import { activeFactorTypesSql } from '../mfa/mfa-state.ts';
 
 const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 
@@ -46,6 +47,7 @@ export async function securityMetricsRoutes(app: FastifyInstance, { gh }: { gh: 
             suspicious: number;
             alerts: Record<string, number> | null;
             users: number;
+            enrolled: number;
             sessions: number;
             locked: number;
           }>(
@@ -55,6 +57,7 @@ export async function securityMetricsRoutes(app: FastifyInstance, { gh }: { gh: 
                (SELECT jsonb_object_agg(severity, n) FROM (
                   SELECT severity, count(*)::int AS n FROM security_alerts WHERE status <> 'resolved' GROUP BY severity) a) AS alerts,
                (SELECT count(*)::int FROM users) AS users,
+               (SELECT count(*)::int FROM users u WHERE EXISTS (${activeFactorTypesSql('u.id')})) AS enrolled,
                (SELECT count(*)::int FROM sessions
                   WHERE revoked_at IS NULL AND idle_expires_at > now() AND absolute_expires_at > now()) AS sessions,
                (SELECT count(*)::int FROM users WHERE status = 'locked' AND locked_until > now()) AS locked`,
@@ -62,8 +65,7 @@ export async function securityMetricsRoutes(app: FastifyInstance, { gh }: { gh: 
           )
         ).rows[0]!,
       );
-      // No second factor exists yet (the MFA issue adds them): adoption is reported as measured, zero enrolled.
-      const enrolled = 0;
+      const enrolled = row.enrolled;
       return {
         failed_logins_24h: row.failed,
         suspicious_events_24h: row.suspicious,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totpCode } from '../../../src/mfa/totp.ts';
 import { backendName, bearer, buildTestApp, createTenant, login, register, STRONG_PASSWORD, type TestApp } from '../../helpers/test-app.ts';
 
 describe(`security metrics per tenant (${backendName})`, () => {
@@ -24,6 +25,13 @@ describe(`security metrics per tenant (${backendName})`, () => {
     expect(body.open_alerts.critical).toBe(1); // account_locked
     expect(body.mfa_adoption).toEqual({ users: 2, enrolled: 0, ratio: 0 });
     expect(body.active_sessions).toBeGreaterThanOrEqual(2);
+
+    // The admin sets up an authenticator app: one of two users has MFA.
+    const started = await t.app.inject({ method: 'POST', url: '/t/dash/api/v1/me/mfa/totp', headers: bearer(admin) });
+    const confirmed = await t.app.inject({ method: 'POST', url: '/t/dash/api/v1/me/mfa/totp/verify', headers: bearer(admin), payload: { code: totpCode(started.json().secret) } });
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+    const after = (await t.app.inject({ method: 'GET', url: '/t/dash/api/v1/admin/security/metrics', headers: bearer(admin) })).json();
+    expect(after.mfa_adoption).toEqual({ users: 2, enrolled: 1, ratio: 0.5 });
 
     const quietAdmin = (await login(t, 'quiet', 'admin@quiet.test', STRONG_PASSWORD)).json().access_token;
     const q = (await t.app.inject({ method: 'GET', url: '/t/quiet/api/v1/admin/security/metrics', headers: bearer(quietAdmin) })).json();
