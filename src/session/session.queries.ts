@@ -31,11 +31,14 @@ export interface NewSession {
   userAgent: string | null;
   amr: string[];
   aal: number;
+  /** The OAuth client of a grant session; absent = the user's own (first-party) sign-in. */
+  clientId?: string | null;
 }
 
 /**
  * Opens a session with its first refresh token. Sessions beyond the per-user cap are revoked oldest first;
- * their ids are returned so the caller can denylist their access tokens after commit.
+ * their ids are returned so the caller can denylist their access tokens after commit. The cap counts sessions of the
+ * same kind only: the user's own sign-ins, or one OAuth client's grants, so neither evicts the other.
  */
 export async function createSession(
   tx: TenantDb,
@@ -45,21 +48,22 @@ export async function createSession(
   const id = randomUUID();
   const session = (
     await tx.query<SessionRow>(
-      `INSERT INTO sessions (id, user_id, ip, user_agent, amr, aal, idle_expires_at, absolute_expires_at)
+      `INSERT INTO sessions (id, user_id, ip, user_agent, amr, aal, idle_expires_at, absolute_expires_at, client_id)
        VALUES ($1, $2, $3, $4, $5, $6,
-         now() + make_interval(secs => least($7::int, $8::int)), now() + make_interval(secs => $8::int))
+         now() + make_interval(secs => least($7::int, $8::int)), now() + make_interval(secs => $8::int), $9)
        RETURNING ${SESSION_COLUMNS}`,
-      [id, s.userId, s.ip, s.userAgent?.slice(0, 512) ?? null, s.amr, s.aal, settings.session_idle_ttl, settings.session_absolute_ttl],
+      [id, s.userId, s.ip, s.userAgent?.slice(0, 512) ?? null, s.amr, s.aal, settings.session_idle_ttl, settings.session_absolute_ttl, s.clientId ?? null],
     )
   ).rows[0]!;
   const evicted = (
     await tx.query<{ id: string }>(
       `UPDATE sessions SET revoked_at = now(), revoked_reason = 'evicted'
        WHERE id IN (
-         SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND absolute_expires_at > now()
+         SELECT id FROM sessions WHERE user_id = $1 AND client_id IS NOT DISTINCT FROM $3 AND revoked_at IS NULL
+           AND absolute_expires_at > now()
          ORDER BY created_at DESC, id OFFSET $2)
        RETURNING id`,
-      [s.userId, settings.max_sessions_per_user],
+      [s.userId, settings.max_sessions_per_user, s.clientId ?? null],
     )
   ).rows.map((r) => r.id);
   if (evicted.length) {

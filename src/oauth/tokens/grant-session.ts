@@ -26,8 +26,8 @@ export const wantsRefresh = (client: Pick<ClientRow, 'grant_types'>, scopes: rea
   scopes.includes('offline_access') && client.grant_types.includes('refresh_token');
 
 /**
- * Opens the grant session a code exchange yields, through createSession (per-user cap, first refresh token of the
- * family). Without offline_access its refresh token is revoked at once: the grant then lives as long as its access
+ * Opens the grant session a code exchange yields, through createSession (the cap counts this client's grants of the
+ * user only; first refresh token of the family). Without offline_access its refresh token is revoked at once: the grant then lives as long as its access
  * token, and revoking the session still stops that.
  */
 export async function openGrantSession(
@@ -35,10 +35,10 @@ export async function openGrantSession(
   g: { userId: string; client: ClientRow; scopes: string[]; parentSessionId: string; authTime: Date; amr: string[]; aal: number; ip: string | null; userAgent: string | null },
   settings: TenantSettings,
 ): Promise<{ session: GrantSession; refreshToken: string | undefined; evicted: string[] }> {
-  const s = await createSession(tx, { userId: g.userId, ip: g.ip, userAgent: g.userAgent, amr: g.amr, aal: g.aal }, settings);
+  const s = await createSession(tx, { userId: g.userId, ip: g.ip, userAgent: g.userAgent, amr: g.amr, aal: g.aal, clientId: g.client.client_id }, settings);
   const session = (
     await tx.query<GrantSession>(
-      `UPDATE sessions SET client_id = $2, scopes = $3, parent_session_id = $4, auth_time = $5 WHERE id = $1
+      `UPDATE sessions SET scopes = $3, parent_session_id = $4, auth_time = $5 WHERE id = $1 AND client_id = $2
        RETURNING ${SESSION_COLUMNS}, client_id, scopes, parent_session_id, auth_time`,
       [s.session.id, g.client.client_id, g.scopes, g.parentSessionId, g.authTime],
     )

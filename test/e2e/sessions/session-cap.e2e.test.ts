@@ -11,6 +11,9 @@ import {
   type SignedIn,
 } from '../../helpers/auth-flows.ts';
 import { backendName, buildTestApp, createTenant, login, type TestApp } from '../../helpers/test-app.ts';
+import { withTenantTx } from '../../../src/db/tenant-tx.ts';
+import { createSession } from '../../../src/session/session.queries.ts';
+import { effectiveSettings } from '../../../src/tenancy/tenant.model.ts';
 
 /** A user holds at most max_sessions_per_user live sessions; a new login evicts the oldest ones. */
 describe(`concurrent session cap (${backendName})`, () => {
@@ -98,6 +101,25 @@ describe(`concurrent session cap (${backendName})`, () => {
     const d = await signIn(t, 'tight', 'bob@example.com');
     await expectDead('tight', b);
     expect((await liveSessions(tight.id, d.sub)).sort()).toEqual([c.sid, d.sid].sort());
+  });
+
+  it("an application's OAuth grants and the user's own sign-ins are capped apart: neither evicts the other", async () => {
+    const carol = await createUser(t, 'tight', 'carol@example.com');
+    const settings = effectiveSettings((await t.gh.tenants.byId(tight.id))!);
+    const grant = (clientId: string) =>
+      withTenantTx(t.gh.db, tight.id, (tx) => createSession(tx, { userId: carol.id, ip: null, userAgent: null, amr: ['pwd'], aal: 1, clientId }, settings));
+    const app1 = await grant('app-one');
+    const app2 = await grant('app-one');
+    const other = await grant('app-two');
+    // Three sign-ins of her own under a cap of two: the grants stay.
+    for (let i = 0; i < 3; i++) await signIn(t, 'tight', 'carol@example.com');
+    const live = await liveSessions(tight.id, carol.id);
+    expect(live).toEqual(expect.arrayContaining([app1.session.id, app2.session.id, other.session.id]));
+    expect(live).toHaveLength(5);
+    // A third grant to app-one evicts that client's oldest grant only.
+    const app3 = await grant('app-one');
+    expect(app3.evicted).toEqual([app1.session.id]);
+    expect(await liveSessions(tight.id, carol.id)).toHaveLength(5);
   });
 
   it('lowering the cap: the next login evicts every session beyond it', async () => {
