@@ -33,6 +33,8 @@ export function providerMetadata(tenant: ResolvedTenant) {
     revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     code_challenge_methods_supported: ['S256'],
     prompt_values_supported: ['none', 'login', 'consent'],
+    // acr_values=urn:gatehouse:aal2 makes an aal1 session pass a second factor first (when the user has one).
+    acr_values_supported: ['urn:gatehouse:aal1', 'urn:gatehouse:aal2'],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'at_hash', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'locale', 'zoneinfo', 'updated_at'],
     claim_types_supported: ['normal'],
     claims_parameter_supported: false,

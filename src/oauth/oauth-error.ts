@@ -68,6 +68,7 @@ export const InvalidScope = E('invalid_scope');
 export const AccessDenied = E('access_denied');
 export const LoginRequired = E('login_required');
 export const ConsentRequired = E('consent_required');
+export const InteractionRequired = E('interaction_required');
 export const ServerError = E('server_error');
 
 /** 401 with a challenge naming the scheme the client tried (RFC 6749 §5.2). */

@@ -3,9 +3,9 @@ import type { Gatehouse } from '../../context.ts';
 import { requireTenant } from '../../http/request-context.ts';
 import { sha256 } from '../../shared/crypto.ts';
 import { collectParams } from '../form-body.ts';
-import { ConsentRequired, InvalidRedirect, InvalidRequest, LoginRequired, OAuthError, UnauthorizedClient, UnsupportedResponseType } from '../oauth-error.ts';
+import { ConsentRequired, InteractionRequired, InvalidRedirect, InvalidRequest, LoginRequired, OAuthError, UnauthorizedClient, UnsupportedResponseType } from '../oauth-error.ts';
 import { toOAuthError } from '../oauth-error-handler.ts';
-import { issueCode, nextStep } from './authorization.ts';
+import { AAL2_ACR, issueCode, nextStep } from './authorization.ts';
 import { browserBinding, readBrowserSession } from './browser-session.ts';
 import { checkClientAndRedirect } from './check-client.ts';
 import { checkPkce } from './check-pkce.ts';
@@ -47,12 +47,17 @@ export async function authorizeRoutes(app: FastifyInstance, { gh }: { gh: Gateho
         prompt,
         maxAge,
         loginHint: params.login_hint?.slice(0, 254) ?? null,
+        requireAal2: (params.acr_values ?? '').split(' ').includes(AAL2_ACR),
       };
       const session = await readBrowserSession(gh, tenant, request);
       const forceLogin = prompt.includes('login');
       const step = await nextStep(gh, tenant, client, req, session, { forceLogin });
       if (step === 'issue') return await issueCode(gh, tenant, reply, req, session!);
-      if (prompt.includes('none')) throw step === 'login' ? LoginRequired('The user is not signed in.') : ConsentRequired('The user has not consented.');
+      if (prompt.includes('none')) {
+        if (step === 'login') throw LoginRequired('The user is not signed in.');
+        if (step === 'step_up') throw InteractionRequired('A second factor is needed for the requested acr.');
+        throw ConsentRequired('The user has not consented.');
+      }
       const binding = browserBinding(request, reply, tenant);
       const interaction = await createInteraction(gh.kv, { tenantId: tenant.id, request: req, bindingHash: sha256(binding), forceLogin });
       return reply.code(303).header('cache-control', 'no-store').redirect(`${tenant.issuer}/oauth/interaction/${interaction.id}`, 303);

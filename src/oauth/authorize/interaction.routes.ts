@@ -18,12 +18,13 @@ import { AccessDenied, OAuthError } from '../oauth-error.ts';
 import { renderConsentPage } from '../pages/consent-page.ts';
 import { renderLoginPage } from '../pages/login-page.ts';
 import { renderMfaPage } from '../pages/mfa-page.ts';
-import { completeMfaChallenge, consumeMfaChallenge, readMfaChallenge } from '../../mfa/mfa-challenge.ts';
+import { completeMfaChallenge, consumeMfaChallenge, createMfaChallenge, LOGIN_CHALLENGE_TTL, readMfaChallenge } from '../../mfa/mfa-challenge.ts';
+import { currentSignals } from '../../risk/login-risk.ts';
 import { verifyFactor, type FactorInput } from '../../mfa/verify-factor.ts';
 import type { TokenResponse } from '../../auth/auth.service.ts';
 import { allowFormTarget, brandOf } from '../pages/layout.ts';
 import { text } from '../pages/page-text.ts';
-import { issueCode, nextStep } from './authorization.ts';
+import { AAL2_ACR, issueCode, nextStep } from './authorization.ts';
 import { attachBrowserSession, readBrowserSession, sameBrowser } from './browser-session.ts';
 import { rememberConsent } from './consent.queries.ts';
 import { loadInteraction, saveInteraction, takeInteraction, type Interaction } from './interaction.ts';
@@ -68,7 +69,18 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
     const base = `${tenant.issuer}/oauth/interaction/${interaction.id}`;
     const locale = negotiateLocale(request.headers['accept-language']);
     allowFormTarget(request, interaction.request.redirectUri);
-    if (step === 'login' && interaction.mfaToken) {
+    if (step === 'step_up' && !interaction.mfaToken) {
+      // acr_values asked for a second factor this browser session has not passed: a challenge for its user, kept
+      // server-side like a sign-in's; passing it opens an aal2 session that replaces this one.
+      const challenge = await createMfaChallenge(
+        gh,
+        { tenantId: tenant.id, userId: session!.user_id, purpose: 'login', amr: session!.amr, details: { step_up: true, acr_values: AAL2_ACR }, signals: currentSignals(request.ip, request.headers['user-agent'] ?? null, null) },
+        LOGIN_CHALLENGE_TTL,
+      );
+      interaction = { ...interaction, mfaToken: challenge.mfa_token };
+      await saveInteraction(gh.kv, interaction);
+    }
+    if ((step === 'login' || step === 'step_up') && interaction.mfaToken) {
       return html(reply, error ? errorStatus : 200, renderMfaPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/mfa`, csrf: interaction.csrf, ...(error ? { error } : {}) }));
     }
     if (step === 'login') {

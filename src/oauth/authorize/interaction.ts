@@ -15,6 +15,8 @@ export interface AuthorizationRequest {
   prompt: string[];
   maxAge: number | null;
   loginHint: string | null;
+  /** acr_values asked for a second factor (urn:gatehouse:aal2): an aal1 browser session steps up first. */
+  requireAal2?: boolean;
 }
 
 /**

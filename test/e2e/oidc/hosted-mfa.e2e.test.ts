@@ -34,18 +34,20 @@ describe(`hosted sign-in with a second factor (${backendName})`, () => {
   });
   afterAll(() => s?.close());
 
-  async function start(browser: Browser) {
+  async function start(browser: Browser, extra: Record<string, string> = {}, cfg = config) {
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
-    const url = oidc.buildAuthorizationUrl(config, {
+    const url = oidc.buildAuthorizationUrl(cfg, {
       redirect_uri: REDIRECT,
       scope: 'openid email',
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,
+      ...extra,
     });
     let res = await browser.fetch(url.href);
-    while (res.status === 303 || res.status === 302) res = await browser.fetch(new URL(res.location!, url).href);
+    // Follows the hosted pages, stopping at a page or at the way back to the client.
+    while ((res.status === 303 || res.status === 302) && !res.location!.startsWith(REDIRECT)) res = await browser.fetch(new URL(res.location!, url).href);
     return { res, verifier, state };
   }
 
@@ -90,5 +92,42 @@ describe(`hosted sign-in with a second factor (${backendName})`, () => {
     const reused = await browser.fetch(mfaForm.action, { form: { ...mfaForm.fields, code: backupCodes[0]! } });
     expect(reused.status).toBe(401);
     expect(formOf(reused.body).action).toMatch(/\/mfa$/);
+  });
+
+  it('acr_values=urn:gatehouse:aal2: an aal1 browser session passes the second factor first; the ID token says aal2', async () => {
+    // A user without MFA yet signs in (aal1 browser session), then sets up an authenticator app.
+    const lateEmail = 'late-mfa@hosted-mfa.test';
+    await createUser(s.t, 'hosted-mfa', lateEmail);
+    const browser = new Browser();
+    const first = await start(browser);
+    const form = formOf(first.res.body);
+    let res = await browser.fetch(form.action, { form: { ...form.fields, email: lateEmail, password: STRONG_PASSWORD } });
+    while (!res.location?.startsWith(REDIRECT)) res = await browser.fetch(new URL(res.location!, form.action).href);
+    const firstTokens = await oidc.authorizationCodeGrant(config, new URL(res.location!), { pkceCodeVerifier: first.verifier, expectedState: first.state, idTokenExpected: true });
+    expect(decodeJwt(firstTokens.id_token!).acr).toBe('urn:gatehouse:aal1');
+
+    const access = (await login(s.t, 'hosted-mfa', lateEmail)).json().access_token as string;
+    const started = await s.t.app.inject({ method: 'POST', url: '/t/hosted-mfa/api/v1/me/mfa/totp', headers: bearer(access) });
+    const enrolled = await s.t.app.inject({ method: 'POST', url: '/t/hosted-mfa/api/v1/me/mfa/totp/verify', headers: bearer(access), payload: { code: totpCode(started.json().secret) } });
+    expect(enrolled.statusCode, enrolled.body).toBe(200);
+
+    // Without acr_values the aal1 browser session is enough; with prompt=none and aal2 asked, interaction_required.
+    const none = await start(browser, { acr_values: 'urn:gatehouse:aal2', prompt: 'none' });
+    expect(new URL(none.res.location!).searchParams.get('error')).toBe('interaction_required');
+    const plain = await start(browser);
+    expect(new URL(plain.res.location!).searchParams.get('code')).toEqual(expect.any(String));
+    const step = await start(browser, { acr_values: 'urn:gatehouse:aal2' });
+    const mfaForm = formOf(step.res.body);
+    expect(mfaForm.action).toMatch(/\/mfa$/);
+    let done = await browser.fetch(mfaForm.action, { form: { ...mfaForm.fields, code: enrolled.json().backup_codes[0] } });
+    while (!done.location?.startsWith(REDIRECT)) done = await browser.fetch(new URL(done.location!, mfaForm.action).href);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.location!), { pkceCodeVerifier: step.verifier, expectedState: step.state, idTokenExpected: true });
+    const id = decodeJwt(tokens.id_token!);
+    expect(id.acr).toBe('urn:gatehouse:aal2');
+    expect(id.amr).toEqual(['pwd', 'otp']);
+  });
+
+  it('discovery advertises the acr values', async () => {
+    expect(config.serverMetadata().acr_values_supported).toEqual(['urn:gatehouse:aal1', 'urn:gatehouse:aal2']);
   });
 });
