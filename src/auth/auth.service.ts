@@ -4,7 +4,7 @@ import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
 import { commitLogin, findLoginUser } from './login.queries.ts';
 import { assertNotLocked, guardLogin, guardRegistration, onLoginFailure, onLoginSuccess, throttlePolicy } from '../protection/login-protection.ts';
-import { assessLoginRisk, currentSignals } from '../risk/login-risk.ts';
+import { assessLoginRisk, currentSignals, type CurrentSignals } from '../risk/login-risk.ts';
 import { enforceRiskPolicy } from '../risk/risk-policy.ts';
 import { AppError } from '../errors/app-error.ts';
 import { findUserById, recordLogin } from '../identity/user.queries.ts';
@@ -67,6 +67,57 @@ async function afterCommit(gh: Gatehouse, tenant: ResolvedTenant, revoked: strin
   // A revoked session's tokens may predate a lowered access_token_ttl: deny for the longest lifetime any token can have.
   const ttl = Math.max(effectiveSettings(tenant).access_token_ttl, LONGEST_ACCESS_TOKEN_TTL);
   if (revoked.length) await denySessions(gh.kv, revoked, ttl);
+}
+
+/** What a completed sign-in commits, whatever proved it (password, second factor, passkey, mailed link or code). */
+export interface SignIn {
+  amr: string[];
+  aal: number;
+  /** Audit method (login.succeeded) and metric label. */
+  method: string;
+  details: Record<string, unknown>;
+  signals: CurrentSignals;
+  /** An upgraded password hash to store with the stamp. */
+  newHash?: string | undefined;
+  /** Fields the sign-in changed on the user besides the stamp (a mailed link verifies the address). */
+  changed?: Partial<UserRow>;
+}
+
+/**
+ * Opens the session of a completed sign-in through the one commit (gatehouse_commit_login): the stamp, the session
+ * and its first refresh token, eviction beyond the cap, the audit events. Then the per-process bookkeeping every
+ * way in shares (user cache, denylisting evicted sessions, metrics) and the token response.
+ */
+export async function openSignInSession(
+  gh: Gatehouse,
+  tenant: ResolvedTenant,
+  user: UserRow,
+  sign: SignIn,
+  client: ClientInfo,
+  ctx: AuditContext,
+): Promise<TokenResponse> {
+  const s = await commitLogin(
+    gh.db,
+    tenant.id,
+    { userId: user.id, sessionId: randomUUID(), newHash: sign.newHash, ...client, amr: sign.amr, aal: sign.aal, method: sign.method, details: sign.details, signals: sign.signals },
+    effectiveSettings(tenant),
+    ctx,
+  );
+  gh.users.invalidate(tenant.id, user.id);
+  await afterCommit(gh, tenant, s.evicted);
+  gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method: sign.method });
+  gh.metrics.activeSessions.inc(1 - s.evicted.length);
+  // As committed: the stamp, and a lock that had run out cleared.
+  const now = new Date();
+  const lockOver = user.status === 'locked' && user.locked_until !== null && user.locked_until <= now;
+  const fresh: UserRow = {
+    ...user,
+    ...sign.changed,
+    ...(lockOver ? { status: 'active' as const, locked_until: null } : {}),
+    login_count: user.login_count + 1,
+    last_login_at: now,
+  };
+  return tokenResponse(gh, tenant, fresh, s.session, s.refreshToken);
 }
 
 export async function register(
@@ -155,31 +206,8 @@ export async function login(
     gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'mfa_required', method: 'password' });
     return step.response;
   }
-  const s = await commitLogin(
-    gh.db,
-    tenant.id,
-    {
-      userId: user.id,
-      sessionId: randomUUID(),
-      newHash,
-      ...client,
-      amr: ['pwd'],
-      aal: 1,
-      method: 'password',
-      details: { risk_score: risk.score, risk_reasons: risk.reasons },
-      signals,
-    },
-    settings,
-    ctx,
-  );
-  gh.users.invalidate(tenant.id, user.id);
+  const response = await openSignInSession(gh, tenant, user, { amr: ['pwd'], aal: 1, method: 'password', details: riskDetails, signals, newHash }, client, ctx);
   await onLoginSuccess(gh, tenant, ids, user.id, recentFailures);
-  await afterCommit(gh, tenant, s.evicted);
-  gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method: 'password' });
-  gh.metrics.activeSessions.inc(1 - s.evicted.length);
-  // As committed: the stamp, and an expired lock cleared.
-  const fresh: UserRow = { ...user, status: 'active', locked_until: null, login_count: user.login_count + 1, last_login_at: new Date() };
-  const response = await tokenResponse(gh, tenant, fresh, s.session, s.refreshToken);
   if (step.enrollmentDeadline) {
     response.mfa_enrollment_required = true;
     response.mfa_enrollment_deadline = step.enrollmentDeadline.toISOString();

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { recordAudit, type AuditContext } from '../audit/audit.ts';
-import { denyRevokedSessions, tokenResponse, type ClientInfo, type TokenResponse } from '../auth/auth.service.ts';
-import { commitLogin } from '../auth/login.queries.ts';
+import { openSignInSession, type ClientInfo, type TokenResponse } from '../auth/auth.service.ts';
 import { mfaStepAfterPassword, type MfaChallengeResponse } from '../mfa/mfa-login.ts';
 import { loadMfaState } from '../mfa/mfa-state.ts';
 import type { Gatehouse } from '../context.ts';
@@ -74,7 +72,6 @@ export async function verifyPasswordless(
   client: ClientInfo,
 ): Promise<TokenResponse | MfaChallengeResponse> {
   assertEnabled(tenant);
-  const settings = effectiveSettings(tenant);
   const method = input.token ? 'email_link' : 'email_code';
   const outcome = await withTenantTx(gh.db, tenant.id, async (tx) => {
     let userId: string | null;
@@ -114,27 +111,5 @@ export async function verifyPasswordless(
     gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'mfa_required', method });
     return step.response;
   }
-  const s = await commitLogin(
-    gh.db,
-    tenant.id,
-    {
-      userId: user.id,
-      sessionId: randomUUID(),
-      newHash: undefined,
-      ...client,
-      amr: ['email'],
-      aal: 1,
-      method,
-      details: {},
-      signals,
-    },
-    settings,
-    ctx,
-  );
-  gh.users.invalidate(tenant.id, user.id);
-  await denyRevokedSessions(gh, tenant, s.evicted);
-  gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method });
-  gh.metrics.activeSessions.inc(1 - s.evicted.length);
-  const fresh: UserRow = { ...user, email_verified: true, status: 'active', locked_until: null, login_count: user.login_count + 1, last_login_at: new Date() };
-  return tokenResponse(gh, tenant, fresh, s.session, s.refreshToken);
+  return openSignInSession(gh, tenant, user, { amr: ['email'], aal: 1, method, details: {}, signals, changed: { email_verified: true } }, client, ctx);
 }

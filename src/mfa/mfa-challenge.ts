@@ -1,14 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { AuditContext } from '../audit/audit.ts';
-import { commitLogin } from '../auth/login.queries.ts';
-import { denyRevokedSessions, tokenResponse, type ClientInfo, type TokenResponse } from '../auth/auth.service.ts';
+import { openSignInSession, type ClientInfo, type TokenResponse } from '../auth/auth.service.ts';
 import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
 import { AppError } from '../errors/app-error.ts';
 import { findUserById } from '../identity/user.queries.ts';
 import type { CurrentSignals } from '../risk/login-risk.ts';
 import { randomToken, sha256 } from '../shared/crypto.ts';
-import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 
 /*
@@ -95,33 +92,18 @@ export async function completeMfaChallenge(
   ctx: AuditContext,
   client: ClientInfo,
 ): Promise<TokenResponse> {
-  const settings = effectiveSettings(tenant);
   const user = await withTenantTx(gh.db, tenant.id, (tx) => findUserById(tx, c.userId));
   if (!user) throw new AppError('MFA_TOKEN_INVALID');
   // Disabled (or locked by an admin) between the two steps: no session.
   if (user.status === 'disabled') throw new AppError('ACCOUNT_DISABLED');
   const amr = [...new Set([...c.amr, factorAmr])];
-  const s = await commitLogin(
-    gh.db,
-    tenant.id,
-    {
-      userId: user.id,
-      sessionId: randomUUID(),
-      newHash: undefined,
-      ...client,
-      amr,
-      aal: 2,
-      method: `password+${method}`,
-      details: c.details,
-      signals: c.signals,
-    },
-    settings,
+  const first = c.amr.includes('pwd') ? 'password' : c.amr.includes('email') ? 'email' : c.amr.join('+');
+  return openSignInSession(
+    gh,
+    tenant,
+    user,
+    { amr, aal: 2, method: `${first}+${method}`, details: c.details, signals: c.signals },
+    client,
     { ...ctx, actorType: 'user', actorId: user.id },
   );
-  gh.users.invalidate(tenant.id, user.id);
-  await denyRevokedSessions(gh, tenant, s.evicted);
-  gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method: 'mfa' });
-  gh.metrics.activeSessions.inc(1 - s.evicted.length);
-  const fresh = { ...user, login_count: user.login_count + 1, last_login_at: new Date() };
-  return tokenResponse(gh, tenant, fresh, s.session, s.refreshToken);
 }

@@ -1,17 +1,14 @@
 import { generateAuthenticationOptions, type AuthenticationResponseJSON } from '@simplewebauthn/server';
-import { randomUUID } from 'node:crypto';
 import type { AuditContext } from '../audit/audit.ts';
-import { denyRevokedSessions, tokenResponse, type ClientInfo, type TokenResponse } from '../auth/auth.service.ts';
-import { commitLogin } from '../auth/login.queries.ts';
+import { openSignInSession, type ClientInfo, type TokenResponse } from '../auth/auth.service.ts';
 import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
 import { AppError } from '../errors/app-error.ts';
-import { normalizeEmail, type UserRow } from '../identity/user.model.ts';
+import { normalizeEmail } from '../identity/user.model.ts';
 import { findUserById } from '../identity/user.queries.ts';
 import { assertNotLocked, rateLimited } from '../protection/login-protection.ts';
 import { assessLoginRisk, currentSignals, type KnownSignal } from '../risk/login-risk.ts';
 import { enforceRiskPolicy } from '../risk/risk-policy.ts';
-import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import { assertionFailure, checkAssertion, type AssertionOptions } from './assertion.ts';
 import { saveCeremony, takeCeremony } from './challenge-store.ts';
@@ -70,7 +67,6 @@ export async function passkeyLogin(
   ctx: AuditContext,
   client: ClientInfo,
 ): Promise<TokenResponse> {
-  const settings = effectiveSettings(tenant);
   const pending = await takeCeremony(gh.kv, tenant.id, input.challengeId, 'login');
   const { response } = input;
   const found = CREDENTIAL_ID.test(response.id)
@@ -102,28 +98,19 @@ export async function passkeyLogin(
   const signals = currentSignals(client.ip, client.userAgent, user.timezone);
   const risk = assessLoginRisk(known, signals, { userAgent: client.userAgent, recentFailures: 0 });
   await enforceRiskPolicy(gh, tenant, user, risk, ctx);
-  const s = await commitLogin(
-    gh.db,
-    tenant.id,
+  return openSignInSession(
+    gh,
+    tenant,
+    user,
     {
-      userId: user.id,
-      sessionId: randomUUID(),
-      newHash: undefined,
-      ...client,
       amr: verified.amr,
       aal: verified.userVerified ? 2 : 1,
       method: 'webauthn',
       details: { credential: credential.id, user_verified: verified.userVerified, risk_score: risk.score, risk_reasons: risk.reasons },
       signals,
     },
-    settings,
+    client,
     ctx,
   );
-  gh.users.invalidate(tenant.id, user.id);
-  await denyRevokedSessions(gh, tenant, s.evicted);
-  gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method: 'webauthn' });
-  gh.metrics.activeSessions.inc(1 - s.evicted.length);
-  const fresh: UserRow = { ...user, status: 'active', locked_until: null, login_count: user.login_count + 1, last_login_at: new Date() };
-  return tokenResponse(gh, tenant, fresh, s.session, s.refreshToken);
 }
 
