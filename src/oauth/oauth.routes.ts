@@ -11,6 +11,7 @@ import { brandOf, formTargetOf, pageCsp } from './pages/layout.ts';
 import { revokeRoutes } from './revoke.ts';
 import { tokenRoutes } from './token/token.routes.ts';
 import { userinfoRoutes } from './userinfo.ts';
+import { hostedPageRoutes } from '../hosted/hosted.routes.ts';
 
 /**
  * The tenant's OAuth 2.1 / OpenID Connect provider, mounted beside the tenant API (outside /api/v1). An encapsulated
@@ -38,4 +39,5 @@ export async function oauthRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse 
   await app.register(authorizeRoutes, { gh });
   await app.register(interactionRoutes, { gh });
   await app.register(endSessionRoutes, { gh });
+  await app.register(hostedPageRoutes, { gh });
 }

@@ -29,6 +29,7 @@ import { rememberConsent } from './consent.queries.ts';
 import { loadInteraction, saveInteraction, takeInteraction, type Interaction } from './interaction.ts';
 import { redirectError } from './redirect.ts';
 import { denyRevokedSessions } from '../../auth/auth.service.ts';
+import { signInLinks } from '../../hosted/sign-in-links.ts';
 
 const expired = () => new OAuthError('invalid_request', 'This sign-in request has expired or is unknown. Go back to the application and start again.', { allowRedirect: false });
 
@@ -72,7 +73,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
       return html(reply, error ? errorStatus : 200, renderMfaPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/mfa`, csrf: interaction.csrf, ...(error ? { error } : {}) }));
     }
     if (step === 'login') {
-      return html(reply, error ? errorStatus : 200, renderLoginPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/login`, csrf: interaction.csrf, email: interaction.request.loginHint, ...(error ? { error } : {}) }));
+      return html(reply, error ? errorStatus : 200, renderLoginPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/login`, csrf: interaction.csrf, email: interaction.request.loginHint, links: signInLinks(tenant, locale), ...(error ? { error } : {}) }));
     }
     if (step === 'consent') {
       const user = await withTenantTx(gh.db, tenant.id, (tx) => findUserById(tx, session!.user_id));
