@@ -93,6 +93,7 @@ export async function accountRoutes(app: FastifyInstance, { gh }: { gh: Gatehous
         hidden: { section },
         fields: [{ name: 'code', label: a.ctx.t('mfa.code'), autocomplete: 'one-time-code', maxlength: 64 }],
         submit: a.ctx.t('stepup.submit'),
+        links: signOutForm(a),
       }),
     );
   }
@@ -272,6 +273,7 @@ ${
         csrf: a.csrf,
         fields: [{ name: 'code', label: t('totp.code'), autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 6 }],
         submit: t('totp.submit'),
+        links: signOutForm(a),
       }),
     );
   }
