@@ -18,7 +18,12 @@ import { listUserSessions } from '../session/session.queries.ts';
 import type { AccessClaims } from '../tokens/access-token.ts';
 import { listUserCredentials } from '../webauthn/webauthn.queries.ts';
 import { bodyOf, checkCsrf, csrfToken, errorView, formPage, pageCtx, seeOther, sendPage, type PageCtx } from './hosted-page.ts';
-import { page, brandOf } from '../oauth/pages/layout.ts';
+import { allowScript, page, brandOf } from '../oauth/pages/layout.ts';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
+import { notifyUserOfMfaChange } from '../mfa/mfa-notify.ts';
+import { requireRecentAuthentication } from '../webauthn/recent-auth.ts';
+import { registrationOptions, verifyRegistration } from '../webauthn/registration.service.ts';
+import { PASSKEY_SCRIPT, PASSKEY_SCRIPT_HASH } from './passkey-script.ts';
 
 type Form = { Body: Record<string, string> };
 const form = (summary: string) => ({ schema: { tags: ['hosted-pages'], summary, consumes: ['application/x-www-form-urlencoded'] }, config: { oauthErrors: 'html' as const } });
@@ -247,7 +252,8 @@ ${
 <form method="post" action="${base}/account/security/passkeys/${p.id}/remove" class="inline">${csrf}<button type="submit" class="secondary" aria-label="${t('security.passkey_remove')}: ${p.name}">${t('security.passkey_remove')}</button></form></li>`,
       )}</ul>`
     : html`<p class="muted">${t('security.no_passkeys')}</p>`
-}`;
+}
+<form method="post" action="${base}/account/security/passkeys/new" class="inline">${csrf}<button type="submit">${t('security.passkey_add')}</button></form>`;
     return sendPage(reply, status, accountPage(a, 'security', t('security.title'), body));
   }
 
@@ -343,6 +349,67 @@ ${
       return seeOther(reply, `${a.ctx.tenant.issuer}/account/security`);
     },
   );
+
+  // --- passkeys: the one page with a script (navigator.credentials.create has no form equivalent) ---
+  /** The guards of the passkey API: a sign-in within 15 minutes, and a recent second factor once one is enrolled. */
+  async function passkeyGuards(request: FastifyRequest, reply: FastifyReply, a: Account): Promise<boolean> {
+    try {
+      await requireRecentAuthentication(gh, a.ctx.tenant, request.auth!);
+      await requireRecentAal2IfEnrolled(gh, request);
+      return true;
+    } catch (err) {
+      if (needsStepUp(err)) await stepUpPage(reply, a, 'security', 403);
+      else if (err instanceof AppError && err.code === 'REAUTHENTICATION_REQUIRED') await securityPage(reply, a, 403, { error: a.ctx.t('passkey.relogin') });
+      else throw err;
+      return false;
+    }
+  }
+
+  app.post<Form>('/account/security/passkeys/new', form('Hosted page: start adding a passkey (creation options on the page)'), async (request, reply) => {
+    const a = await account(request, reply, 'security');
+    if (!a) return reply;
+    checkCsrf(a.ctx, request, bodyOf(request));
+    if (!(await passkeyGuards(request, reply, a))) return reply;
+    let options: Awaited<ReturnType<typeof registrationOptions>>;
+    try {
+      options = await registrationOptions(gh, a.ctx.tenant, a.user);
+    } catch (err) {
+      return securityPage(reply, a, (err as { status?: number }).status ?? 400, { error: errorView(a.ctx, err) });
+    }
+    const t = a.ctx.t;
+    allowScript(request, PASSKEY_SCRIPT_HASH);
+    const body = html`<p>${t('passkey.prompt')}</p><p id="passkey-error" class="error" role="alert" hidden></p>
+<noscript><p class="error" role="alert">${t('passkey.needs_js')}</p></noscript>
+<form method="post" action="${a.ctx.tenant.issuer}/account/security/passkeys" id="passkey-form" data-options="${JSON.stringify(options)}">
+  <input type="hidden" name="csrf" value="${a.csrf}"><input type="hidden" name="response" value="">
+  <label for="name">${t('passkey.name')}</label>
+  <input id="name" name="name" type="text" maxlength="64" autocomplete="off" autofocus>
+  <button type="submit">${t('passkey.submit')}</button>
+</form><script>${new Html(PASSKEY_SCRIPT)}</script>`;
+    return sendPage(reply, 200, accountPage(a, 'security', t('passkey.title'), body));
+  });
+
+  app.post<Form>('/account/security/passkeys', form('Hosted page: finish adding a passkey (the authenticator response, as JSON in a form field)'), async (request, reply) => {
+    const a = await account(request, reply, 'security');
+    if (!a) return reply;
+    const body = bodyOf(request);
+    checkCsrf(a.ctx, request, body);
+    let response: RegistrationResponseJSON;
+    try {
+      response = JSON.parse(body.response ?? '') as RegistrationResponseJSON;
+      if (!response || typeof response !== 'object' || typeof response.id !== 'string' || typeof response.response !== 'object') throw new Error('shape');
+    } catch {
+      return securityPage(reply, a, 400, { error: a.ctx.t('passkey.needs_js') });
+    }
+    if (!(await passkeyGuards(request, reply, a))) return reply;
+    try {
+      await verifyRegistration(gh, a.ctx.tenant, a.user, { response, name: (body.name ?? '').trim().slice(0, 64) || undefined }, auditContext(request));
+    } catch (err) {
+      return securityPage(reply, a, (err as { status?: number }).status ?? 400, { error: errorView(a.ctx, err) });
+    }
+    await notifyUserOfMfaChange(gh, a.ctx.tenant, a.user.id, 'mfa_enabled', { type: 'webauthn' });
+    return securityPage(reply, a, 200, { notice: a.ctx.t('passkey.added') });
+  });
 
   // --- sessions / devices ---
   async function sessionsPage(reply: FastifyReply, a: Account, status: number, o: { notice?: string; error?: Html | string } = {}) {

@@ -83,14 +83,15 @@ function styleHash(brand: Brand): string {
  * framing (clickjacking), no <base>. Forms post to the same origin; browsers also apply form-action to the redirects
  * that follow a submission, so a page whose form ends at the client names that redirect URI's origin too.
  */
-export function pageCsp(formTarget?: string, brand: Brand = {}): string {
+export function pageCsp(formTarget?: string, brand: Brand = {}, scriptHash?: string): string {
   let extra = '';
   if (formTarget) {
     const u = new URL(formTarget);
     extra = ' ' + (u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : u.protocol);
   }
   const img = brand.logo ? `; img-src ${new URL(brand.logo).origin}` : '';
-  return `default-src 'none'; style-src 'sha256-${styleHash(brand)}'${img}; form-action 'self'${extra}; frame-ancestors 'none'; base-uri 'none'`;
+  const script = scriptHash ? `; script-src 'sha256-${scriptHash}'` : '';
+  return `default-src 'none'; style-src 'sha256-${styleHash(brand)}'${img}${script}; form-action 'self'${extra}; frame-ancestors 'none'; base-uri 'none'`;
 }
 
 const formTargets = new WeakMap<object, string>();
@@ -99,6 +100,13 @@ export function allowFormTarget(request: object, uri: string) {
   formTargets.set(request, uri);
 }
 export const formTargetOf = (request: object) => formTargets.get(request);
+
+const scripts = new WeakMap<object, string>();
+/** Declares the one inline script this response's page runs (its SHA-256, base64), for pageCsp: passkey pages only. */
+export function allowScript(request: object, sha256Base64: string) {
+  scripts.set(request, sha256Base64);
+}
+export const scriptOf = (request: object) => scripts.get(request);
 
 export function page(opts: { title: string; tenantName: string; body: Html; lang?: string; brand?: Brand }): string {
   const brand = opts.brand ?? {};

@@ -129,6 +129,13 @@ const en = {
   'totp.code': 'Code from the app',
   'totp.submit': 'Turn on',
   'totp.done': 'The authenticator app is set up. Keep these backup codes somewhere safe; each works once:',
+  'passkey.title': 'Add a passkey',
+  'passkey.prompt': 'Give the passkey a name, then follow your browser or security key.',
+  'passkey.name': 'Name (optional)',
+  'passkey.submit': 'Create passkey',
+  'passkey.needs_js': 'Creating a passkey needs JavaScript in your browser. Turn it on, or use another browser.',
+  'passkey.added': 'The passkey was added.',
+  'passkey.relogin': 'For this change, sign in again first (your sign-in is older than 15 minutes).',
 } as const;
 
 export type TextKey = keyof typeof en;
@@ -261,6 +268,13 @@ const ptBR: Record<TextKey, string> = {
   'totp.code': 'Código do aplicativo',
   'totp.submit': 'Ativar',
   'totp.done': 'O aplicativo autenticador está configurado. Guarde estes códigos de backup em lugar seguro; cada um funciona uma vez:',
+  'passkey.title': 'Adicionar uma chave de acesso',
+  'passkey.prompt': 'Dê um nome à chave de acesso e siga as instruções do navegador ou da chave de segurança.',
+  'passkey.name': 'Nome (opcional)',
+  'passkey.submit': 'Criar chave de acesso',
+  'passkey.needs_js': 'Criar uma chave de acesso exige JavaScript no navegador. Ative-o ou use outro navegador.',
+  'passkey.added': 'A chave de acesso foi adicionada.',
+  'passkey.relogin': 'Para esta alteração, entre novamente primeiro (sua entrada tem mais de 15 minutos).',
 };
 
 export function text(locale: Locale, key: TextKey): string {

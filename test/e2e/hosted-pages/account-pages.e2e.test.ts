@@ -3,6 +3,8 @@ import { totpCode } from '../../../src/mfa/totp.ts';
 import { errorCodes } from '../../../src/errors/codes.ts';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, STRONG_PASSWORD, type TestApp } from '../../helpers/test-app.ts';
 import { InjectBrowser } from '../oidc/oidc-harness.ts';
+import { SoftAuthenticator } from '../../helpers/soft-authenticator.ts';
+import { PASSKEY_SCRIPT, PASSKEY_SCRIPT_HASH } from '../../../src/hosted/passkey-script.ts';
 import { follow, open, submit } from './page-browser.ts';
 
 const STATUS_CURRENT_INVALID = errorCodes.CURRENT_PASSWORD_INVALID.status;
@@ -152,5 +154,32 @@ describe(`hosted account pages (${backendName})`, () => {
     const done = await submit(b, mfa.body, '/login/mfa', { code: totpCode(secret, Date.now() + 30_000) });
     expect(done.location).toBe(`${BASE}/account/sessions`);
     expect((await follow(b, done)).body).toContain('(This device)');
+  });
+
+  it('passkeys: the add page carries the options and its one script (CSP hash); the response form stores the key; removal steps up', async () => {
+    expect((await register(t, 'acct', 'gus@acct.test')).statusCode).toBe(201);
+    const b = await signedIn('gus@acct.test', STRONG_PASSWORD, '/account/security');
+    const security = await open(b, '/t/acct/account/security');
+    expect(security.headers.get('content-security-policy')).not.toContain('script-src');
+    // Without a script the response field is empty: the page says a passkey needs JavaScript.
+    const noJs = await submit(b, security.body, '/account/security/passkeys/new');
+    expect(noJs.status, noJs.body).toBe(200);
+    expect(noJs.headers.get('content-security-policy')).toContain(`script-src 'sha256-${PASSKEY_SCRIPT_HASH}'`);
+    expect(noJs.body).toContain(`<script>${PASSKEY_SCRIPT}</script>`);
+    expect((await submit(b, noJs.body, '/account/security/passkeys', { name: 'x' })).body).toContain('needs JavaScript');
+
+    const add = await submit(b, security.body, '/account/security/passkeys/new');
+    const options = JSON.parse(/data-options="([^"]+)"/.exec(add.body)![1]!.replaceAll('&quot;', '"').replaceAll('&amp;', '&'));
+    const soft = new SoftAuthenticator({ origin: 'http://gatehouse.test' });
+    const added = await submit(b, add.body, '/account/security/passkeys', { name: 'Work laptop', response: JSON.stringify(soft.create(options)) });
+    expect(added.status, added.body).toBe(200);
+    expect(added.body).toContain('The passkey was added.');
+    expect(added.body).toContain('<strong>Work laptop</strong>');
+
+    // The passkey is a second factor now: removing it needs a recent second factor, so the step-up page comes first.
+    const id = /passkeys\/([0-9a-f-]{36})\/remove/.exec(added.body)![1]!;
+    const removing = await submit(b, added.body, `/account/security/passkeys/${id}/remove`);
+    expect(removing.status).toBe(403);
+    expect(removing.body).toContain('confirm it is you');
   });
 });

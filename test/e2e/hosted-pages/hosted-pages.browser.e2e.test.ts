@@ -26,11 +26,11 @@ describe(`hosted self-service pages in Chromium (${backendName})`, () => {
     mkdirSync(SHOTS, { recursive: true });
     sink = await startSmtpSink();
     const port = await freePort();
-    t = await buildTestApp({ GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, SMTP_URL: sink.url });
+    t = await buildTestApp({ GATEHOUSE_PUBLIC_URL: `http://localhost:${port}`, SMTP_URL: sink.url });
     await t.app.listen({ port, host: '127.0.0.1' });
-    await createTenant(t, 'acme-corp', { settings: { max_sessions_per_user: 100, passwordless: true } });
+    await createTenant(t, 'acme-corp', { settings: { max_sessions_per_user: 100, passwordless: true, webauthn_rp_id: 'localhost', webauthn_origins: [`http://localhost:${port}`] } });
     await patchTenant(t, 'acme-corp', { branding: { color: '#0f7b5a' } });
-    base = `http://127.0.0.1:${port}/t/acme-corp`;
+    base = `http://localhost:${port}/t/acme-corp`;
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   });
   afterAll(async () => {
@@ -40,7 +40,7 @@ describe(`hosted self-service pages in Chromium (${backendName})`, () => {
   });
 
   const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  const linkIn = (text: string) => /(http:\/\/127\.0\.0\.1:\d+\/\S+\?token=[A-Za-z0-9_%-]+)/.exec(text)![1]!;
+  const linkIn = (text: string) => /(http:\/\/localhost:\d+\/\S+\?token=[A-Za-z0-9_%-]+)/.exec(text)![1]!;
 
   for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     it(`reset by mail, sign-up, account pages and TOTP enrollment without JavaScript (${size})`, async () => {
@@ -127,6 +127,35 @@ describe(`hosted self-service pages in Chromium (${backendName})`, () => {
       await context.close();
     });
   }
+
+  it('adds a passkey with the one script of its page (Chromium virtual authenticator), then lists it', async () => {
+    const email = 'pia@acme-corp.test';
+    expect((await register(t, 'acme-corp', email)).statusCode).toBe(201);
+    const context = await browser.newContext({ viewport: VIEWPORTS.desktop });
+    const page = await context.newPage();
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    });
+    await page.goto(`${base}/account/security`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(STRONG_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.getByLabel('Name (optional)').fill('Chromium key');
+    await shot(page, 'passkey-add-desktop');
+    await page.getByRole('button', { name: 'Create passkey' }).click();
+    await page.getByText('The passkey was added.').waitFor();
+    expect(await page.textContent('body')).toContain('Chromium key');
+    await shot(page, 'passkey-added-desktop');
+    expect(violations).toEqual([]);
+    await context.close();
+  });
 
   it('refuses to be framed (clickjacking)', async () => {
     const context = await browser.newContext();
