@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { login, register, type TokenResponse } from '../auth/auth.service.ts';
 import type { Gatehouse } from '../context.ts';
-import { withTenantTx } from '../db/tenant-tx.ts';
 import { acceptLanguage } from '../email-flows/email-flows.routes.ts';
 import { registerPendingVerification } from '../email-flows/email-verification.ts';
 import { AppError } from '../errors/app-error.ts';
@@ -12,9 +11,7 @@ import { clearBrowserSession, readBrowserSession } from '../oauth/authorize/brow
 import { renderLoginPage } from '../oauth/pages/login-page.ts';
 import { renderMfaPage } from '../oauth/pages/mfa-page.ts';
 import { brandOf } from '../oauth/pages/layout.ts';
-import { revokeSessions } from '../session/session.queries.ts';
-import { recordAudit } from '../audit/audit.ts';
-import { denyRevokedSessions } from '../auth/auth.service.ts';
+import { endBrowserSession } from '../oauth/end-session.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { continueWithMfa } from './email-pages.routes.ts';
 import { bodyOf, checkCsrf, csrfToken, errorView, formPage, links, messagePage, pageCtx, seeOther, sendPage, type PageCtx } from './hosted-page.ts';
@@ -167,14 +164,7 @@ export async function signInRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse
     const ctx = pageCtx(await requireTenant(gh, request), request);
     checkCsrf(ctx, request, bodyOf(request));
     const session = await readBrowserSession(gh, ctx.tenant, request);
-    if (session) {
-      const revoked = await withTenantTx(gh.db, ctx.tenant.id, async (tx) => {
-        const ids = await revokeSessions(tx, [session.id], 'logout');
-        await recordAudit(tx, { ...auditContext(request), actorType: 'user', actorId: session.user_id }, { action: 'logout', subjectId: session.user_id, details: { session_id: session.id } });
-        return ids;
-      });
-      await denyRevokedSessions(gh, ctx.tenant, revoked);
-    }
+    if (session) await endBrowserSession(gh, ctx.tenant, session.id, auditContext(request));
     clearBrowserSession(reply, ctx.tenant);
     return sendPage(reply, 200, messagePage(ctx, { title: ctx.t('logout.done.title'), message: ctx.t('logout.done'), links: links([[`${ctx.tenant.issuer}/login`, ctx.t('hosted.back_signin')]]) }));
   });
