@@ -24,6 +24,8 @@ import { notifyUserOfMfaChange } from '../mfa/mfa-notify.ts';
 import { requireRecentAuthentication } from '../webauthn/recent-auth.ts';
 import { registrationOptions, verifyRegistration } from '../webauthn/registration.service.ts';
 import { PASSKEY_SCRIPT, PASSKEY_SCRIPT_HASH } from './passkey-script.ts';
+import { passkeyAssertForm, webauthnField } from './passkey-forms.ts';
+import { secondFactorOptions } from '../webauthn/index.ts';
 
 type Form = { Body: Record<string, string> };
 const form = (summary: string) => ({ schema: { tags: ['hosted-pages'], summary, consumes: ['application/x-www-form-urlencoded'] }, config: { oauthErrors: 'html' as const } });
@@ -83,8 +85,11 @@ export async function accountRoutes(app: FastifyInstance, { gh }: { gh: Gatehous
     return page({ lang: a.ctx.locale, brand: brandOf(a.ctx.tenant), title, tenantName: a.ctx.tenant.name, body: html`${nav(a, section)}${body}${signOutForm(a)}` });
   }
 
-  /** The step-up code form; after it the user goes back to `returnTo` (one of the account pages). */
-  function stepUpPage(reply: FastifyReply, a: Account, section: Section, status: number, error?: Html | string) {
+  /** The step-up code form (and "use a passkey" when the user has one); after it the user goes back to the section. */
+  async function stepUpPage(reply: FastifyReply, a: Account, section: Section, status: number, error?: Html | string) {
+    const action = `${a.ctx.tenant.issuer}/account/step-up`;
+    const options = await secondFactorOptions(gh, a.ctx.tenant, a.user.id);
+    const passkey = options ? passkeyAssertForm(reply.request, a.ctx, { action, csrf: a.csrf, options, hidden: { section } }) : '';
     return sendPage(
       reply,
       status,
@@ -98,7 +103,7 @@ export async function accountRoutes(app: FastifyInstance, { gh }: { gh: Gatehous
         hidden: { section },
         fields: [{ name: 'code', label: a.ctx.t('mfa.code'), autocomplete: 'one-time-code', maxlength: 64 }],
         submit: a.ctx.t('stepup.submit'),
-        links: signOutForm(a),
+        links: html`${passkey}${signOutForm(a)}`,
       }),
     );
   }
@@ -111,8 +116,9 @@ export async function accountRoutes(app: FastifyInstance, { gh }: { gh: Gatehous
     const body = bodyOf(request);
     checkCsrf(a.ctx, request, body);
     const code = (body.code ?? '').trim().slice(0, 64);
-    if (!code) return stepUpPage(reply, a, section, 400, a.ctx.t('mfa.missing'));
-    const input: FactorInput = /^[0-9]{6}$/.test(code) ? { code } : { backup_code: code };
+    const webauthn = webauthnField(body.webauthn);
+    if (!code && !webauthn) return stepUpPage(reply, a, section, 400, a.ctx.t('mfa.missing'));
+    const input: FactorInput = webauthn ? { webauthn } : /^[0-9]{6}$/.test(code) ? { code } : { backup_code: code };
     try {
       await stepUp(gh, a.ctx.tenant, request.auth!, input, auditContext(request));
     } catch (err) {

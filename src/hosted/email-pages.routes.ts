@@ -21,7 +21,6 @@ const get = (summary: string) => ({ schema: { tags: ['hosted-pages'], summary },
 export async function continueWithMfa(gh: Gatehouse, ctx: PageCtx, request: FastifyRequest, reply: FastifyReply, r: MfaChallengeResponse, returnTo: string) {
   const signIn: [string, string][] = [[`${ctx.tenant.issuer}/login`, ctx.t('hosted.back_signin')]];
   if (r.mfa_enrollment_required) return sendPage(reply, 403, messagePage(ctx, { title: ctx.t('mfa.title'), message: ctx.t('mfa.enroll_required'), error: true, links: links(signIn) }));
-  if (!r.factors.some((f) => f === 'totp' || f === 'backup_code')) return sendPage(reply, 403, messagePage(ctx, { title: ctx.t('mfa.title'), message: ctx.t('mfa.passkey_only'), error: true, links: links(signIn) }));
   await savePendingSignIn(gh, ctx.tenant, request, reply, { mfaToken: r.mfa_token, returnTo });
   return seeOther(reply, `${ctx.tenant.issuer}/login/mfa`);
 }

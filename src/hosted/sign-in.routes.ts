@@ -15,7 +15,9 @@ import { endBrowserSession } from '../oauth/end-session.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { continueWithMfa } from './email-pages.routes.ts';
 import { bodyOf, checkCsrf, csrfToken, errorView, formPage, links, messagePage, pageCtx, seeOther, sendPage, type PageCtx } from './hosted-page.ts';
-import { becomeBrowserSession, clearPendingSignIn, loadPendingSignIn, safeReturnTo } from './hosted-session.ts';
+import { becomeBrowserSession, clearPendingSignIn, loadPendingSignIn, safeReturnTo, type PendingSignIn } from './hosted-session.ts';
+import { passkeyAssertForm, webauthnField } from './passkey-forms.ts';
+import { secondFactorOptions } from '../webauthn/index.ts';
 import { signInLinks } from './sign-in-links.ts';
 
 type Form = { Body: Record<string, string> };
@@ -65,15 +67,22 @@ export async function signInRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse
     return seeOther(reply, absolute(ctx, returnTo));
   });
 
-  function mfaForm(request: FastifyRequest, reply: FastifyReply, ctx: PageCtx, status: number, error?: string) {
-    const body = renderMfaPage({ brand: brandOf(ctx.tenant), locale: ctx.locale, tenantName: ctx.tenant.name, clientName: ctx.tenant.name, action: `${ctx.tenant.issuer}/login/mfa`, csrf: csrfToken(request, reply, ctx.tenant), ...(error ? { error } : {}) });
+  /** The second-step page: the code form, and "use a passkey" when the user has one (a fresh ceremony each time). */
+  async function mfaForm(request: FastifyRequest, reply: FastifyReply, ctx: PageCtx, pending: PendingSignIn, status: number, error?: string) {
+    const csrf = csrfToken(request, reply, ctx.tenant);
+    const action = `${ctx.tenant.issuer}/login/mfa`;
+    const challenge = await readMfaChallenge(gh, ctx.tenant, pending.mfaToken, 'login').catch(() => undefined);
+    const options = challenge ? await secondFactorOptions(gh, ctx.tenant, challenge.userId) : undefined;
+    const after = options ? passkeyAssertForm(request, ctx, { action, csrf, options }) : undefined;
+    const body = renderMfaPage({ brand: brandOf(ctx.tenant), locale: ctx.locale, tenantName: ctx.tenant.name, clientName: ctx.tenant.name, action, csrf, ...(error ? { error } : {}), ...(after ? { after } : {}) });
     return sendPage(reply, status, body);
   }
 
   app.get('/login/mfa', get('Hosted page: the second step of a sign-in'), async (request, reply) => {
     const ctx = pageCtx(await requireTenant(gh, request), request);
-    if (!(await loadPendingSignIn(gh, ctx.tenant, request))) return seeOther(reply, `${ctx.tenant.issuer}/login`);
-    return mfaForm(request, reply, ctx, 200);
+    const pending = await loadPendingSignIn(gh, ctx.tenant, request);
+    if (!pending) return seeOther(reply, `${ctx.tenant.issuer}/login`);
+    return mfaForm(request, reply, ctx, pending, 200);
   });
 
   app.post<Form>('/login/mfa', form('Hosted page: the second-step form (authenticator-app code or backup code)'), async (request, reply) => {
@@ -83,12 +92,13 @@ export async function signInRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse
     const pending = await loadPendingSignIn(gh, ctx.tenant, request);
     if (!pending) return seeOther(reply, `${ctx.tenant.issuer}/login`);
     const code = (body.code ?? '').trim().slice(0, 64);
-    if (!code) return mfaForm(request, reply, ctx, 400, ctx.t('mfa.missing'));
+    const webauthn = webauthnField(body.webauthn);
+    if (!code && !webauthn) return mfaForm(request, reply, ctx, pending, 400, ctx.t('mfa.missing'));
     const auditCtx = auditContext(request);
     let r: TokenResponse;
     try {
       const challenge = await readMfaChallenge(gh, ctx.tenant, pending.mfaToken, 'login');
-      const input: FactorInput = /^[0-9]{6}$/.test(code) ? { code } : { backup_code: code };
+      const input: FactorInput = webauthn ? { webauthn } : /^[0-9]{6}$/.test(code) ? { code } : { backup_code: code };
       const factor = await verifyFactor(gh, ctx.tenant, challenge.userId, input, auditCtx, 'login');
       await consumeMfaChallenge(gh, ctx.tenant, pending.mfaToken);
       r = await completeMfaChallenge(gh, ctx.tenant, challenge, factor.amr, factor.method, auditCtx, client(request));
@@ -98,7 +108,7 @@ export async function signInRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse
         return seeOther(reply, `${ctx.tenant.issuer}/login`);
       }
       if (err instanceof AppError && err.headers) reply.headers(err.headers);
-      return mfaForm(request, reply, ctx, (err as { status?: number }).status ?? 400, errorView(ctx, err).value.replace(/<[^>]*>/g, ''));
+      return mfaForm(request, reply, ctx, pending, (err as { status?: number }).status ?? 400, errorView(ctx, err).value.replace(/<[^>]*>/g, ''));
     }
     await clearPendingSignIn(gh, ctx.tenant, pending);
     await becomeBrowserSession(gh, ctx.tenant, request, reply, r);

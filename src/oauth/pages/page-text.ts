@@ -135,6 +135,7 @@ const en = {
   'passkey.submit': 'Create passkey',
   'passkey.needs_js': 'Creating a passkey needs JavaScript in your browser. Turn it on, or use another browser.',
   'passkey.added': 'The passkey was added.',
+  'passkey.use': 'Use a passkey instead',
   'passkey.relogin': 'For this change, sign in again first (your sign-in is older than 15 minutes).',
 } as const;
 
@@ -274,6 +275,7 @@ const ptBR: Record<TextKey, string> = {
   'passkey.submit': 'Criar chave de acesso',
   'passkey.needs_js': 'Criar uma chave de acesso exige JavaScript no navegador. Ative-o ou use outro navegador.',
   'passkey.added': 'A chave de acesso foi adicionada.',
+  'passkey.use': 'Usar uma chave de acesso',
   'passkey.relogin': 'Para esta alteração, entre novamente primeiro (sua entrada tem mais de 15 minutos).',
 };
 

@@ -5,7 +5,13 @@ import { backendName, bearer, buildTestApp, createTenant, expectError, login, re
 import { InjectBrowser } from '../oidc/oidc-harness.ts';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.ts';
 import { PASSKEY_SCRIPT, PASSKEY_SCRIPT_HASH } from '../../../src/hosted/passkey-script.ts';
-import { follow, open, submit } from './page-browser.ts';
+import { follow, formAt, open, submit } from './page-browser.ts';
+
+/** The hidden fields of the form with this id. */
+function formAtId(html: string, id: string): Record<string, string> {
+  const m = new RegExp(`<form [^>]*id="${id}"[^>]*>([\\s\\S]*?)</form>`).exec(html)!;
+  return Object.fromEntries([...m[1]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((f) => [f[1]!, f[2]!]));
+}
 
 const STATUS_CURRENT_INVALID = errorCodes.CURRENT_PASSWORD_INVALID.status;
 const NEW_PASSWORD = 'a fresh and different passphrase 7';
@@ -176,10 +182,34 @@ describe(`hosted account pages (${backendName})`, () => {
     expect(added.body).toContain('The passkey was added.');
     expect(added.body).toContain('<strong>Work laptop</strong>');
 
+    // Signing in elsewhere now takes the passkey as the second step at /login/mfa.
+    const other = new InjectBrowser(t);
+    const loginPage = await open(other, '/t/acct/login');
+    const toMfa = await submit(other, loginPage.body, '/login', { email: 'gus@acct.test', password: STRONG_PASSWORD });
+    expect(toMfa.location).toBe(`${BASE}/login/mfa`);
+    const mfaPage = await follow(other, toMfa);
+    expect(mfaPage.headers.get('content-security-policy')).toContain(`script-src 'sha256-${PASSKEY_SCRIPT_HASH}'`);
+    const loginAssertion = JSON.parse(/id="passkey-assert-form" data-options="([^"]+)"/.exec(mfaPage.body)![1]!.replaceAll('&quot;', '"').replaceAll('&amp;', '&'));
+    const signedInWithKey = await other.fetch(`${BASE}/login/mfa`, {
+      form: { ...formAtId(mfaPage.body, 'passkey-assert-form'), webauthn: JSON.stringify({ challenge_id: loginAssertion.challenge_id, response: soft.get(loginAssertion.options) }) },
+    });
+    expect(signedInWithKey.status, signedInWithKey.body).toBe(303);
+    expect((await follow(other, signedInWithKey)).body).toContain('gus@acct.test');
+
     // The passkey is a second factor now: removing it needs a recent second factor, so the step-up page comes first.
     const id = /passkeys\/([0-9a-f-]{36})\/remove/.exec(added.body)![1]!;
     const removing = await submit(b, added.body, `/account/security/passkeys/${id}/remove`);
     expect(removing.status).toBe(403);
     expect(removing.body).toContain('confirm it is you');
+    // This user's only factor is the passkey: the step-up page offers it (the same script, by hash).
+    expect(removing.headers.get('content-security-policy')).toContain(`script-src 'sha256-${PASSKEY_SCRIPT_HASH}'`);
+    const assertion = JSON.parse(/id="passkey-assert-form" data-options="([^"]+)"/.exec(removing.body)![1]!.replaceAll('&quot;', '"').replaceAll('&amp;', '&'));
+    const webauthn = JSON.stringify({ challenge_id: assertion.challenge_id, response: soft.get(assertion.options) });
+    const stepped = await b.fetch(formAt(removing.body, '/account/step-up').action, { form: { ...formAtId(removing.body, 'passkey-assert-form'), webauthn } });
+    expect(stepped.status, stepped.body).toBe(303);
+    expect(stepped.location).toBe(`${BASE}/account/security`);
+    const again = await submit(b, (await follow(b, stepped)).body, `/account/security/passkeys/${id}/remove`);
+    expect(again.status, again.body).toBe(303);
+    expect((await follow(b, again)).body).toContain('No passkeys.');
   });
 });
