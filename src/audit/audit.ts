@@ -21,6 +21,7 @@ export type AuditAction =
   | 'password.rehashed'
   | 'session.revoked'
   | 'session.evicted'
+  | 'session.revoked_others'
   | 'tenant.created'
   | 'tenant.updated'
   | 'tenant.deleted'

@@ -2,17 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import { recordAudit } from '../audit/audit.ts';
 import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
-import { AppError } from '../errors/app-error.ts';
 import { auditContext, authenticate, noContent } from '../http/request-context.ts';
 import { bearerSecurity, errorResponses } from '../http/schemas.ts';
 import { currentUser } from '../identity/me.routes.ts';
 import { hashBackupCode, newBackupCodes } from './backup-codes.ts';
 import { notifyUserOfMfaChange } from './mfa-notify.ts';
 import { loadMfaState } from './mfa-state.ts';
-import { deleteBackupCodes, findActiveTotp, listActiveFactors, remainingBackupCodes, removeFactors, replaceBackupCodes } from './mfa.queries.ts';
+import { listActiveFactors, remainingBackupCodes, replaceBackupCodes } from './mfa.queries.ts';
 import { backupCodesSchema, factorSchema, totpCodeField, totpEnrollmentSchema } from './mfa.schemas.ts';
 import { requireRecentAal2, requireRecentAal2IfEnrolled } from './step-up.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from './totp-enrollment.ts';
+import { removeOwnTotp } from './factor-removal.ts';
 
 /** Self-service MFA: enroll and remove an authenticator app, see and regenerate backup codes. */
 export async function meMfaRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
@@ -96,18 +96,7 @@ export async function meMfaRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse 
     },
     async (request, reply) => {
       const claims = await authenticate(gh, request, 'profile:read');
-      const tenant = request.tenant!;
-      // Removing a working factor needs a recent second factor; dropping an unconfirmed enrollment does not.
-      if (await withTenantTx(gh.db, tenant.id, (tx) => findActiveTotp(tx, claims.sub))) await requireRecentAal2(gh, request);
-      const removed = await withTenantTx(gh.db, tenant.id, async (tx) => {
-        const r = await removeFactors(tx, claims.sub, 'totp');
-        if (r.active === 0) return r;
-        if ((await loadMfaState(tx, claims.sub)).factors.length === 0) await deleteBackupCodes(tx, claims.sub);
-        await recordAudit(tx, auditContext(request), { action: 'mfa.removed', subjectId: claims.sub, risk: 'medium', details: { type: 'totp' } });
-        return r;
-      });
-      if (removed.active + removed.pending === 0) throw new AppError('MFA_NOT_ENROLLED');
-      if (removed.active > 0) await notifyUserOfMfaChange(gh, tenant, claims.sub, 'mfa_removed', { type: 'totp' });
+      await removeOwnTotp(gh, request.tenant!, claims.sub, auditContext(request), () => requireRecentAal2(gh, request));
       return noContent(reply);
     },
   );

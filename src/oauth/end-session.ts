@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAudit, type AuditContext } from '../audit/audit.ts';
 import { denyRevokedSessions } from '../auth/auth.service.ts';
 import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
@@ -77,21 +77,7 @@ export async function endSessionRoutes(app: FastifyInstance, { gh }: { gh: Gateh
     }
     // The session to end: the one the hint names (if it is this user's), else the browser's own.
     const sid = typeof hint?.sid === 'string' ? hint.sid : current?.id;
-    if (sid) {
-      const revoked = await withTenantTx(gh.db, tenant.id, async (tx) => {
-        const own = await tx.query<{ user_id: string }>(`SELECT user_id FROM sessions WHERE id = $1 AND client_id IS NULL`, [sid]);
-        const userId = own.rows[0]?.user_id;
-        if (!userId || (hint && hint.sub !== userId)) return [];
-        const children = await tx.query<{ id: string }>(
-          `SELECT id FROM sessions WHERE parent_session_id = $1 AND revoked_at IS NULL AND NOT ('offline_access' = ANY (coalesce(scopes, '{}')))`,
-          [sid],
-        );
-        const ids = await revokeSessions(tx, [sid, ...children.rows.map((r) => r.id)], 'logout');
-        await recordAudit(tx, { ...auditContext(request), actorType: 'user', actorId: userId }, { action: 'oauth.logout', subjectId: userId, details: { session_id: sid, client_id: clientId ?? null, sessions_revoked: ids.length } });
-        return ids;
-      });
-      await denyRevokedSessions(gh, tenant, revoked);
-    }
+    if (sid) await endBrowserSession(gh, tenant, sid, auditContext(request), { hint, clientId: clientId ?? null });
     if (current && (!hint || current.id === sid)) clearBrowserSession(reply, tenant);
     reply.header('cache-control', 'no-store');
     if (redirect) {
@@ -107,4 +93,31 @@ export async function endSessionRoutes(app: FastifyInstance, { gh }: { gh: Gateh
   app.post('/oauth/end_session', { schema: { ...schema, consumes: ['application/x-www-form-urlencoded'] }, config: { oauthErrors: 'html' } }, (request, reply) =>
     endSession(request, reply, request.body),
   );
+}
+
+/**
+ * Ends a hosted browser session (a `sessions` row without a client) and the grant sessions it opened, except those
+ * with offline_access (they outlive the sign-in by design); audited as oauth.logout. With an id_token_hint, only when
+ * the hint names the session's user. Used by end_session and the account pages' sign-out.
+ */
+export async function endBrowserSession(
+  gh: Gatehouse,
+  tenant: ResolvedTenant,
+  sid: string,
+  ctx: AuditContext,
+  o: { hint?: { sub?: unknown } | undefined; clientId?: string | null } = {},
+): Promise<void> {
+  const revoked = await withTenantTx(gh.db, tenant.id, async (tx) => {
+    const own = await tx.query<{ user_id: string }>(`SELECT user_id FROM sessions WHERE id = $1 AND client_id IS NULL`, [sid]);
+    const userId = own.rows[0]?.user_id;
+    if (!userId || (o.hint && o.hint.sub !== userId)) return [];
+    const children = await tx.query<{ id: string }>(
+      `SELECT id FROM sessions WHERE parent_session_id = $1 AND revoked_at IS NULL AND NOT ('offline_access' = ANY (coalesce(scopes, '{}')))`,
+      [sid],
+    );
+    const ids = await revokeSessions(tx, [sid, ...children.rows.map((r) => r.id)], 'logout');
+    await recordAudit(tx, { ...ctx, actorType: 'user', actorId: userId }, { action: 'oauth.logout', subjectId: userId, details: { session_id: sid, client_id: o.clientId ?? null, sessions_revoked: ids.length } });
+    return ids;
+  });
+  await denyRevokedSessions(gh, tenant, revoked);
 }

@@ -7,10 +7,11 @@ import { endSessionRoutes } from './end-session.ts';
 import { registerFormParser } from './form-body.ts';
 import { introspectRoutes } from './introspect.ts';
 import { handleOAuthError } from './oauth-error-handler.ts';
-import { brandOf, formTargetOf, pageCsp } from './pages/layout.ts';
+import { brandOf, formTargetOf, pageCsp, scriptOf } from './pages/layout.ts';
 import { revokeRoutes } from './revoke.ts';
 import { tokenRoutes } from './token/token.routes.ts';
 import { userinfoRoutes } from './userinfo.ts';
+import { hostedPageRoutes } from '../hosted/hosted.routes.ts';
 
 /**
  * The tenant's OAuth 2.1 / OpenID Connect provider, mounted beside the tenant API (outside /api/v1). An encapsulated
@@ -24,7 +25,7 @@ export async function oauthRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse 
   // After the global security headers: hosted pages get their own CSP; discovery may be cached.
   app.addHook('onSend', (request, reply, payload, done) => {
     const type = String(reply.getHeader('content-type') ?? '');
-    if (type.startsWith('text/html')) reply.header('content-security-policy', pageCsp(formTargetOf(request), brandOf(request.tenant)));
+    if (type.startsWith('text/html')) reply.header('content-security-policy', pageCsp(formTargetOf(request), brandOf(request.tenant), scriptOf(request)));
     if (request.url.endsWith('/.well-known/openid-configuration') && reply.statusCode === 200) {
       reply.header('cache-control', 'public, max-age=300').removeHeader('pragma');
     }
@@ -38,4 +39,5 @@ export async function oauthRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse 
   await app.register(authorizeRoutes, { gh });
   await app.register(interactionRoutes, { gh });
   await app.register(endSessionRoutes, { gh });
+  await app.register(hostedPageRoutes, { gh });
 }

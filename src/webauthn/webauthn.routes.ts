@@ -12,11 +12,10 @@ import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { passkeyLogin, passkeyLoginOptions } from './passkey-login.service.ts';
 import { requireRecentAuthentication } from './recent-auth.ts';
 import { requireRecentAal2, requireRecentAal2IfEnrolled } from '../mfa/step-up.ts';
-import { loadMfaState } from '../mfa/mfa-state.ts';
-import { deleteBackupCodes } from '../mfa/mfa.queries.ts';
 import { notifyUserOfMfaChange } from '../mfa/mfa-notify.ts';
 import { registrationOptions, verifyRegistration } from './registration.service.ts';
-import { deleteCredential, listUserCredentials, renameCredential } from './webauthn.queries.ts';
+import { removeOwnPasskey } from '../mfa/factor-removal.ts';
+import { listUserCredentials, renameCredential } from './webauthn.queries.ts';
 import { toPublicCredential } from './webauthn.model.ts';
 import {
   assertionOptionsSchema,
@@ -129,24 +128,8 @@ export async function webauthnRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
     },
     async (request, reply) => {
       const claims = await authenticate(gh, request, 'profile:read');
-      // Someone else's or a removed passkey is simply not found; removing a working factor needs a recent second
-      // factor (issue 6), as removing the authenticator app does.
-      const owned = await withTenantTx(gh.db, request.tenant!.id, (tx) => listUserCredentials(tx, claims.sub));
-      if (!owned.some((c) => c.id === request.params.id)) throw new AppError('WEBAUTHN_CREDENTIAL_NOT_FOUND');
-      await requireRecentAal2(gh, request);
-      await withTenantTx(gh.db, request.tenant!.id, async (tx) => {
-        const r = await deleteCredential(tx, claims.sub, request.params.id);
-        if (!r) throw new AppError('WEBAUTHN_CREDENTIAL_NOT_FOUND');
-        // With the last factor gone, backup codes would be a lone factor: they go too.
-        if ((await loadMfaState(tx, claims.sub)).factors.length === 0) await deleteBackupCodes(tx, claims.sub);
-        await recordAudit(tx, auditContext(request), {
-          action: 'webauthn.removed',
-          subjectId: claims.sub,
-          risk: 'medium',
-          details: { credential: r.id, name: r.name, aaguid: r.aaguid },
-        });
-      });
-      await notifyUserOfMfaChange(gh, request.tenant!, claims.sub, 'mfa_removed', { type: 'webauthn' });
+      // Removing a working factor needs a recent second factor (issue 6), as removing the authenticator app does.
+      await removeOwnPasskey(gh, request.tenant!, claims.sub, request.params.id, auditContext(request), () => requireRecentAal2(gh, request));
       return noContent(reply);
     },
   );

@@ -30,6 +30,9 @@ import { rememberConsent } from './consent.queries.ts';
 import { loadInteraction, saveInteraction, takeInteraction, type Interaction } from './interaction.ts';
 import { redirectError } from './redirect.ts';
 import { denyRevokedSessions } from '../../auth/auth.service.ts';
+import { signInLinks } from '../../hosted/sign-in-links.ts';
+import { passkeyAssertForm, webauthnField } from '../../hosted/passkey-forms.ts';
+import { secondFactorOptions } from '../../webauthn/index.ts';
 
 const expired = () => new OAuthError('invalid_request', 'This sign-in request has expired or is unknown. Go back to the application and start again.', { allowRedirect: false });
 
@@ -81,10 +84,14 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
       await saveInteraction(gh.kv, interaction);
     }
     if ((step === 'login' || step === 'step_up') && interaction.mfaToken) {
-      return html(reply, error ? errorStatus : 200, renderMfaPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/mfa`, csrf: interaction.csrf, ...(error ? { error } : {}) }));
+      // "Use a passkey" when the user has one: the assertion options on the page, answered by its one hashed script.
+      const challenge = await readMfaChallenge(gh, tenant, interaction.mfaToken, 'login').catch(() => undefined);
+      const options = challenge ? await secondFactorOptions(gh, tenant, challenge.userId) : undefined;
+      const after = options ? passkeyAssertForm(request, { tenant, locale, t: (k) => text(locale, k) }, { action: `${base}/mfa`, csrf: interaction.csrf, options }) : undefined;
+      return html(reply, error ? errorStatus : 200, renderMfaPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/mfa`, csrf: interaction.csrf, ...(error ? { error } : {}), ...(after ? { after } : {}) }));
     }
     if (step === 'login') {
-      return html(reply, error ? errorStatus : 200, renderLoginPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/login`, csrf: interaction.csrf, email: interaction.request.loginHint, ...(error ? { error } : {}) }));
+      return html(reply, error ? errorStatus : 200, renderLoginPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/login`, csrf: interaction.csrf, email: interaction.request.loginHint, links: signInLinks(tenant, locale), ...(error ? { error } : {}) }));
     }
     if (step === 'consent') {
       const user = await withTenantTx(gh.db, tenant.id, (tx) => findUserById(tx, session!.user_id));
@@ -119,8 +126,6 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
       if ('mfa_required' in r) {
         const locale = negotiateLocale(request.headers['accept-language']);
         if (r.mfa_enrollment_required) return advance(request, reply, tenant, retry, text(locale, 'mfa.enroll_required'), 403);
-        // A passkey is the only factor: the form cannot sign with it (no scripts on these pages yet).
-        if (!r.factors.some((f) => f === 'totp' || f === 'backup_code')) return advance(request, reply, tenant, retry, text(locale, 'mfa.passkey_only'), 403);
         await saveInteraction(gh.kv, { ...retry, mfaToken: r.mfa_token });
         return reply.code(303).header('cache-control', 'no-store').redirect(`${tenant.issuer}/oauth/interaction/${interaction.id}`, 303);
       }
@@ -160,12 +165,13 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
       checkCsrf(interaction, body);
       if (!interaction.mfaToken) return advance(request, reply, tenant, interaction);
       const code = (body.code ?? '').trim().slice(0, 64);
-      if (!code) return advance(request, reply, tenant, interaction, text(negotiateLocale(request.headers['accept-language']), 'mfa.missing'), 400);
+      const webauthn = webauthnField(body.webauthn);
+      if (!code && !webauthn) return advance(request, reply, tenant, interaction, text(negotiateLocale(request.headers['accept-language']), 'mfa.missing'), 400);
       const ctx = auditContext(request);
       let r: TokenResponse;
       try {
         const challenge = await readMfaChallenge(gh, tenant, interaction.mfaToken, 'login');
-        const input: FactorInput = /^[0-9]{6}$/.test(code) ? { code } : { backup_code: code };
+        const input: FactorInput = webauthn ? { webauthn } : /^[0-9]{6}$/.test(code) ? { code } : { backup_code: code };
         const factor = await verifyFactor(gh, tenant, challenge.userId, input, ctx, 'login');
         await consumeMfaChallenge(gh, tenant, interaction.mfaToken);
         r = await completeMfaChallenge(gh, tenant, challenge, factor.amr, factor.method, ctx, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });

@@ -54,6 +54,15 @@ button{margin-top:1.5rem;width:100%;padding:.7rem;font:inherit;font-weight:600;b
 img.logo{max-height:3rem;max-width:100%;margin-bottom:1rem}
 button.secondary{background:#e6e9ef;color:#1d2433;margin-top:.75rem}
 .error{background:#fdecec;color:#8a1c1c;border-radius:8px;padding:.75rem;margin:0 0 1rem}ul.scopes{padding-left:1.2rem}code{word-break:break-all}
+.error ul{margin:.25rem 0 0;padding-left:1.2rem}input[type=text]{width:100%;padding:.65rem .75rem;font:inherit;border:1px solid #b8bfcc;border-radius:8px}
+a{color:var(--accent)}p.links{margin:1.25rem 0 0;display:flex;flex-wrap:wrap;gap:.5rem 1.25rem;font-size:.95rem}
+.ok{background:#e8f6ec;color:#1c5e2f;border-radius:8px;padding:.75rem;margin:0 0 1rem}
+nav.account{display:flex;flex-wrap:wrap;gap:.35rem 1rem;margin:0 0 1.25rem;padding-bottom:.75rem;border-bottom:1px solid #e6e9ef}
+nav.account a[aria-current=page]{font-weight:700;color:#1d2433;text-decoration:none}
+ul.items{list-style:none;padding:0;margin:0}ul.items li{border:1px solid #e6e9ef;border-radius:8px;padding:.75rem;margin:0 0 .75rem}
+ul.items li button,form.inline button{width:auto;margin-top:.5rem;padding:.45rem .9rem}.muted{color:#5b6475;font-size:.9rem}
+.qr svg{display:block;width:100%;max-width:14rem;height:auto;margin:0 auto}ol.codes{columns:2;font-family:ui-monospace,monospace}
+h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 `;
 const DEFAULT_ACCENT = '#2f5bea';
 /** The page's one stylesheet, with the tenant's accent colour (validated hex, so it cannot break out of CSS). */
@@ -74,14 +83,15 @@ function styleHash(brand: Brand): string {
  * framing (clickjacking), no <base>. Forms post to the same origin; browsers also apply form-action to the redirects
  * that follow a submission, so a page whose form ends at the client names that redirect URI's origin too.
  */
-export function pageCsp(formTarget?: string, brand: Brand = {}): string {
+export function pageCsp(formTarget?: string, brand: Brand = {}, scriptHash?: string): string {
   let extra = '';
   if (formTarget) {
     const u = new URL(formTarget);
     extra = ' ' + (u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : u.protocol);
   }
   const img = brand.logo ? `; img-src ${new URL(brand.logo).origin}` : '';
-  return `default-src 'none'; style-src 'sha256-${styleHash(brand)}'${img}; form-action 'self'${extra}; frame-ancestors 'none'; base-uri 'none'`;
+  const script = scriptHash ? `; script-src 'sha256-${scriptHash}'` : '';
+  return `default-src 'none'; style-src 'sha256-${styleHash(brand)}'${img}${script}; form-action 'self'${extra}; frame-ancestors 'none'; base-uri 'none'`;
 }
 
 const formTargets = new WeakMap<object, string>();
@@ -90,6 +100,13 @@ export function allowFormTarget(request: object, uri: string) {
   formTargets.set(request, uri);
 }
 export const formTargetOf = (request: object) => formTargets.get(request);
+
+const scripts = new WeakMap<object, string>();
+/** Declares the one inline script this response's page runs (its SHA-256, base64), for pageCsp: passkey pages only. */
+export function allowScript(request: object, sha256Base64: string) {
+  scripts.set(request, sha256Base64);
+}
+export const scriptOf = (request: object) => scripts.get(request);
 
 export function page(opts: { title: string; tenantName: string; body: Html; lang?: string; brand?: Brand }): string {
   const brand = opts.brand ?? {};

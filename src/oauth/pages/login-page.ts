@@ -1,9 +1,9 @@
 import type { Locale } from '../../i18n/locale.ts';
-import { html, page, type Brand } from './layout.ts';
+import { html, page, type Brand, type Html } from './layout.ts';
 import { text } from './page-text.ts';
 
 /** The hosted sign-in form: email and password, posted with the interaction's CSRF token. Works without scripts. */
-export function renderLoginPage(o: { brand?: Brand; locale: Locale; tenantName: string; clientName: string; action: string; csrf: string; email?: string | null; error?: string }): string {
+export function renderLoginPage(o: { brand?: Brand; locale: Locale; tenantName: string; clientName: string; action: string; csrf: string; email?: string | null; error?: string; links?: Html }): string {
   const t = (k: Parameters<typeof text>[1]) => text(o.locale, k);
   return page({
     lang: o.locale,
@@ -19,6 +19,6 @@ ${o.error ? html`<p class="error" role="alert" id="form-error">${o.error}</p>` :
   <label for="password">${t('signin.password')}</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <button type="submit">${t('signin.submit')}</button>
-</form>`,
+</form>${o.links ?? ''}`,
   });
 }

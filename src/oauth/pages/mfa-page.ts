@@ -1,12 +1,12 @@
 import type { Locale } from '../../i18n/locale.ts';
-import { html, page, type Brand } from './layout.ts';
+import { html, page, type Brand, type Html } from './layout.ts';
 import { text } from './page-text.ts';
 
 /**
  * The hosted second step: one field for an authenticator-app code or a backup code, posted with the interaction's
  * CSRF token. The MFA challenge itself stays on the server, in the interaction; the page never holds it.
  */
-export function renderMfaPage(o: { brand?: Brand; locale: Locale; tenantName: string; clientName: string; action: string; csrf: string; error?: string }): string {
+export function renderMfaPage(o: { brand?: Brand; locale: Locale; tenantName: string; clientName: string; action: string; csrf: string; error?: string; after?: Html }): string {
   const t = (k: Parameters<typeof text>[1]) => text(o.locale, k);
   return page({
     lang: o.locale,
@@ -20,6 +20,6 @@ ${o.error ? html`<p class="error" role="alert" id="form-error">${o.error}</p>` :
   <label for="code">${t('mfa.code')}</label>
   <input id="code" name="code" type="text" inputmode="text" autocomplete="one-time-code" required maxlength="64"${o.error ? html` aria-describedby="form-error" aria-invalid="true"` : ''} autofocus>
   <button type="submit">${t('mfa.submit')}</button>
-</form>`,
+</form>${o.after ?? ''}`,
   });
 }

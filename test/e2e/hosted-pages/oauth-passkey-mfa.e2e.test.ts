@@ -1,0 +1,66 @@
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSKEY_SCRIPT_HASH } from '../../../src/hosted/passkey-script.ts';
+import { SoftAuthenticator } from '../../helpers/soft-authenticator.ts';
+import { backendName, bearer, login, register } from '../../helpers/test-app.ts';
+import { Browser, discover, formOf, oidcTenant, registerClient, startOidcServer, type OidcServer } from '../oidc/oidc-harness.ts';
+
+const REDIRECT = 'http://127.0.0.1:9/callback';
+
+/** The OAuth sign-in of a user whose only second factor is a passkey: the hosted second step offers it. */
+describe(`hosted OAuth sign-in with a passkey as the second step (${backendName})`, () => {
+  let s: OidcServer;
+  let config: oidc.Configuration;
+  let soft: SoftAuthenticator;
+  const email = 'kim@oauth-keys.test';
+
+  beforeAll(async () => {
+    s = await startOidcServer();
+    const t = await oidcTenant(s, 'oauth-keys');
+    expect((await register(s.t, 'oauth-keys', email)).statusCode).toBe(201);
+    const access = (await login(s.t, 'oauth-keys', email)).json().access_token as string;
+    const options = await s.t.app.inject({ method: 'POST', url: '/t/oauth-keys/api/v1/me/mfa/webauthn/registration/options', headers: bearer(access) });
+    expect(options.statusCode, options.body).toBe(200);
+    soft = new SoftAuthenticator({ origin: s.base });
+    const verified = await s.t.app.inject({
+      method: 'POST',
+      url: '/t/oauth-keys/api/v1/me/mfa/webauthn/registration/verify',
+      headers: bearer(access),
+      payload: { response: soft.create(options.json().options) },
+    });
+    expect(verified.statusCode, verified.body).toBe(201);
+    const web = await registerClient(s, 'oauth-keys', { name: 'Web', type: 'confidential', redirect_uris: [REDIRECT], first_party: true });
+    config = await discover(t.issuer, web.client_id, oidc.ClientSecretBasic(web.client_secret!));
+  });
+  afterAll(() => s?.close());
+
+  it('password, then the passkey on the second-step page (its script allowed by hash), then the code: amr pwd + hwk', async () => {
+    const browser = new Browser();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      scope: 'openid email',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    });
+    let res = await browser.fetch(url.href);
+    while (res.status === 303 || res.status === 302) res = await browser.fetch(new URL(res.location!, url).href);
+    const loginForm = formOf(res.body);
+    expect(res.body).toContain('/forgot-password"');
+    const afterPassword = await browser.fetch(loginForm.action, { form: { ...loginForm.fields, email, password: 'correct horse battery staple 42' } });
+    expect(afterPassword.status, afterPassword.body).toBe(303);
+    const mfaPage = await browser.fetch(afterPassword.location!);
+    expect(mfaPage.status).toBe(200);
+    expect(mfaPage.headers.get('content-security-policy')).toContain(`script-src 'sha256-${PASSKEY_SCRIPT_HASH}'`);
+    const data = JSON.parse(/id="passkey-assert-form" data-options="([^"]+)"/.exec(mfaPage.body)![1]!.replaceAll('&quot;', '"').replaceAll('&amp;', '&'));
+    const csrf = /name="csrf" value="([^"]+)"/.exec(mfaPage.body)![1]!;
+    const webauthn = JSON.stringify({ challenge_id: data.challenge_id, response: soft.get(data.options) });
+    let next = await browser.fetch(formOf(mfaPage.body).action, { form: { csrf, webauthn } });
+    while ((next.status === 303 || next.status === 302) && !next.location!.startsWith(REDIRECT)) next = await browser.fetch(new URL(next.location!, url).href);
+    expect(next.location, next.body).toMatch(/^http:\/\/127\.0\.0\.1:9\/callback\?/);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(next.location!), { pkceCodeVerifier: verifier, expectedState: state });
+    expect(tokens.claims()!.amr).toEqual(expect.arrayContaining(['pwd', 'hwk']));
+  });
+});
