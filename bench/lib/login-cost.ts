@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'gh-cost-'));
 const gh = await createGatehouse(loadConfig({ GATEHOUSE_DATA_DIR: dir, GATEHOUSE_LOG_LEVEL: process.env.LOG ?? 'silent', GATEHOUSE_ARGON2_MEMORY_KIB: '8192', GATEHOUSE_ARGON2_TIME_COST: '1' }), { inMemory: process.env.MEM === '1' });
 const app = await buildApp(gh);
 const { secret } = await withPlatformTx(gh.db, (tx) => createPlatformCredential(tx, 'x', 'api'));
-const r = await app.inject({ method: 'POST', url: '/api/v1/platform/tenants', headers: { authorization: `Bearer ${secret}` }, payload: { slug: 'cost', name: 'c', admin: { email: 'a@c.io', password: 'correct horse battery staple' } } });
+const r = await app.inject({ method: 'POST', url: '/api/v1/platform/tenants', headers: { authorization: `Bearer ${secret}` }, payload: { slug: 'cost', name: 'c', admin: { email: 'a@c.io', password: 'correct horse battery staple' }, settings: { rate_limits: { auth: { points: 10_000_000, window: 60 } } } } });
 if (r.statusCode !== 201) throw new Error(r.body);
 (gh.hasher as { verify: unknown }).verify = async () => ({ ok: true, rehash: false });
 const n = Number(process.argv[2] ?? 400);

@@ -41,7 +41,9 @@ function embeddedAutovacuum(db: PGlite, every: number) {
       if (every <= 0 || ++ops < every || running || Date.now() - last < VACUUM_MIN_INTERVAL_MS) return;
       ops = 0;
       running = true;
-      db.exec('VACUUM')
+      // ANALYZE too: without autovacuum nothing refreshes the planner's statistics either, and plans chosen for
+      // empty tables (hash joins over a whole tenant's sessions) stay chosen as the tables grow.
+      db.exec('VACUUM (ANALYZE)')
         .then(() => state.vacuums++)
         .catch(() => undefined)
         .finally(() => {

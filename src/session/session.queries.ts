@@ -58,10 +58,10 @@ export async function createSession(
   const evicted = (
     await tx.query<{ id: string }>(
       `UPDATE sessions SET revoked_at = now(), revoked_reason = 'evicted'
-       WHERE id IN (
+       WHERE id = ANY (ARRAY(
          SELECT id FROM sessions WHERE user_id = $1 AND client_id IS NOT DISTINCT FROM $3 AND revoked_at IS NULL
            AND absolute_expires_at > now()
-         ORDER BY created_at DESC, id OFFSET $2)
+         ORDER BY created_at DESC, id OFFSET $2))
        RETURNING id`,
       [s.userId, settings.max_sessions_per_user, s.clientId ?? null],
     )

