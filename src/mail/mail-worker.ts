@@ -4,6 +4,7 @@ import { withPlatformTx, withTenantTx } from '../db/tenant-tx.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { mailBodyContext } from './outbox.ts';
 import { readTenantSmtp } from './tenant-smtp.ts';
+import { startPeriodic } from '../shared/periodic.ts';
 
 export interface MailWorkerOptions {
   /** First retry delay; doubles with each failed attempt (default 10 s). */
@@ -226,23 +227,21 @@ const CLEANUP_EVERY_MS = 3_600_000;
  * flight and closes SMTP.
  */
 export function startMailWorker(gh: Gatehouse, intervalMs: number, opts: MailWorkerOptions = {}): { stop(): Promise<void> } {
-  let running: Promise<unknown> | undefined;
   let lastCleanup = 0;
-  const timer = setInterval(() => {
-    if (running) return;
-    const cleanup = Date.now() - lastCleanup >= CLEANUP_EVERY_MS;
-    if (cleanup) lastCleanup = Date.now();
-    running = (cleanup ? cleanupMail(gh).then(() => deliverDueMail(gh, opts)) : deliverDueMail(gh, opts))
-      .catch((err) => gh.logger.warn({ err: { message: (err as Error).message } }, 'mail delivery run failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  }, intervalMs);
-  timer.unref();
+  const worker = startPeriodic(
+    intervalMs,
+    async () => {
+      if (Date.now() - lastCleanup >= CLEANUP_EVERY_MS) {
+        lastCleanup = Date.now();
+        await cleanupMail(gh);
+      }
+      await deliverDueMail(gh, opts);
+    },
+    (err) => gh.logger.warn({ err: { message: (err as Error).message } }, 'mail delivery run failed'),
+  );
   return {
     async stop() {
-      clearInterval(timer);
-      await running;
+      await worker.stop();
       closeMailTransports(gh);
     },
   };

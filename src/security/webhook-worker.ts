@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Gatehouse } from '../context.ts';
 import { withPlatformTx, withTenantTx } from '../db/tenant-tx.ts';
 import { EgressBlockedError, postGuarded } from './egress.ts';
+import { startPeriodic } from '../shared/periodic.ts';
 
 export interface WebhookWorkerOptions {
   /** First retry delay; doubles with each failed attempt (default 5 s). */
@@ -144,20 +145,9 @@ async function deliverOne(gh: Gatehouse, d: Claimed, timeoutMs: number): Promise
 
 /** Runs deliverDueWebhooks every intervalMs (never two runs at once); stop() waits for a run in flight. */
 export function startWebhookWorker(gh: Gatehouse, intervalMs: number, opts: WebhookWorkerOptions = {}): { stop(): Promise<void> } {
-  let running: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = deliverDueWebhooks(gh, opts)
-      .catch((err) => gh.logger.warn({ err: { message: (err as Error).message } }, 'alert webhook delivery failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic(
+    intervalMs,
+    () => deliverDueWebhooks(gh, opts),
+    (err) => gh.logger.warn({ err: { message: (err as Error).message } }, 'alert webhook delivery failed'),
+  );
 }
