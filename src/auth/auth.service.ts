@@ -12,6 +12,7 @@ import { insertUserChecked, preparePassword } from '../identity/user.service.ts'
 import { normalizeEmail, toPublicUser, type PublicUser, type UserRow } from '../identity/user.model.ts';
 import { permissionsOf } from '../rbac/roles.ts';
 import { createSession, revokeSessions, revokeUserSessions, rotateRefreshToken, type SessionRow } from '../session/session.queries.ts';
+import { rotateRefreshTokenQuick } from '../session/rotate-refresh.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import { issueAccessToken, type AccessClaims } from '../tokens/access-token.ts';
@@ -219,6 +220,14 @@ export async function login(
 export async function refresh(gh: Gatehouse, tenant: ResolvedTenant, presented: string, ctx: AuditContext): Promise<TokenResponse> {
   const settings = effectiveSettings(tenant);
   const started = performance.now();
+  const quick = await rotateRefreshTokenQuick(gh.db, tenant.id, presented, settings, null, ctx);
+  if (quick.kind === 'invalid') throw new AppError('REFRESH_TOKEN_INVALID');
+  if (quick.kind === 'rotated') {
+    const response = await tokenResponse(gh, tenant, quick.user, quick.session, quick.refreshToken);
+    gh.metrics.tokenDuration.observe({ operation: 'refresh' }, (performance.now() - started) / 1000);
+    return response;
+  }
+  // Already rotated (grace window or reuse) or the user disabled: the general path, in a transaction.
   const outcome = await withTenantTx(gh.db, tenant.id, async (tx) => {
     const r = await rotateRefreshToken(tx, presented, settings);
     if (r.kind === 'invalid') return r;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { decodeJwt, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { signJwt } from '../keys/jws-sign.ts';
+import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { AppError } from '../errors/app-error.ts';
 import type { KeyRingCache } from '../keys/signing-keys.ts';
 import type { Permission, Role } from '../rbac/roles.ts';
@@ -56,9 +57,7 @@ export async function issueAccessToken(keys: KeyRingCache, input: IssueInput): P
     amr: input.session.amr,
     aal: input.session.aal,
   };
-  const token = await new SignJWT(claims)
-    .setProtectedHeader({ alg: ring.active.alg, kid: ring.active.kid, typ: 'at+jwt' })
-    .sign(ring.active.privateKey);
+  const token = signJwt(ring.active, 'at+jwt', claims);
   return { token, claims };
 }
 

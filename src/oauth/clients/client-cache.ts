@@ -1,7 +1,6 @@
 import type { Gatehouse } from '../../context.ts';
-import { withTenantTx } from '../../db/tenant-tx.ts';
 import type { ClientRow } from './client.model.ts';
-import { findClient } from './client.queries.ts';
+import { readClient } from './client.queries.ts';
 
 /**
  * Client rows for the token, introspection and revocation endpoints, which read the client on every request.
@@ -46,7 +45,7 @@ export async function findClientCached(gh: Gatehouse, tenantId: string, clientId
   const hit = gh.clients.get(tenantId, clientId);
   if (hit) return hit;
   const generation = gh.clients.generation(tenantId, clientId);
-  const client = await withTenantTx(gh.db, tenantId, (tx) => findClient(tx, clientId));
+  const client = await readClient(gh.db, tenantId, clientId);
   if (client) gh.clients.set(tenantId, client, generation);
   return client;
 }

@@ -1,4 +1,6 @@
-import type { TenantDb } from '../../db/tenant-tx.ts';
+import type { Database } from '../../db/database.ts';
+import { sql } from '../../db/sql.ts';
+import { tenantBatch, type TenantDb } from '../../db/tenant-tx.ts';
 import { CLIENT_COLUMNS, type ClientRow } from './client.model.ts';
 
 export interface NewClient {
@@ -34,6 +36,13 @@ export async function insertClient(tx: TenantDb, c: NewClient): Promise<ClientRo
 export async function findClient(tx: TenantDb, clientId: string): Promise<ClientRow | undefined> {
   if (clientId.length > 100) return undefined;
   return (await tx.query<ClientRow>(`SELECT ${CLIENT_COLUMNS} FROM oauth_clients WHERE client_id = $1`, [clientId])).rows[0];
+}
+
+/** One round trip, outside any larger transaction: the token, introspection and revocation endpoints' read. */
+export async function readClient(db: Database, tenantId: string, clientId: string): Promise<ClientRow | undefined> {
+  if (clientId.length > 100) return undefined;
+  const [r] = await tenantBatch(db, tenantId, `SELECT ${CLIENT_COLUMNS} FROM oauth_clients WHERE client_id = ${sql`${clientId}::text`}`);
+  return r!.rows[0] as ClientRow | undefined;
 }
 
 export async function listClients(tx: TenantDb): Promise<ClientRow[]> {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { signJwt } from '../../keys/jws-sign.ts';
 import type { Gatehouse } from '../../context.ts';
 import type { UserRow } from '../../identity/user.model.ts';
 import type { ResolvedTenant } from '../../tenancy/tenant-directory.ts';
@@ -52,7 +52,7 @@ export async function signIdToken(
 ): Promise<string> {
   const ring = await gh.keys.get(tenant.id);
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({
+  return signJwt(ring.active, 'JWT', {
     ...scopedClaims(input.user, input.scopes),
     iss: tenant.issuer,
     aud: input.clientId,
@@ -65,7 +65,5 @@ export async function signIdToken(
     sid: input.sid,
     at_hash: atHash(input.accessToken),
     ...(input.nonce ? { nonce: input.nonce } : {}),
-  })
-    .setProtectedHeader({ alg: ring.active.alg, kid: ring.active.kid, typ: 'JWT' })
-    .sign(ring.active.privateKey);
+  });
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { signJwt } from '../../keys/jws-sign.ts';
+import { jwtVerify, type JWTPayload } from 'jose';
 import type { Gatehouse } from '../../context.ts';
 import type { ResolvedTenant } from '../../tenancy/tenant-directory.ts';
 import { isDenied } from '../../tokens/denylist.ts';
@@ -46,7 +47,7 @@ export async function signOAuthAccessToken(
     ...(input.acr ? { acr: input.acr } : {}),
     ...(input.amr ? { amr: input.amr } : {}),
   };
-  const token = await new SignJWT(claims).setProtectedHeader({ alg: ring.active.alg, kid: ring.active.kid, typ: 'at+jwt' }).sign(ring.active.privateKey);
+  const token = signJwt(ring.active, 'at+jwt', claims);
   return { token, claims };
 }
 

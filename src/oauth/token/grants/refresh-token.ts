@@ -6,7 +6,12 @@ import { raiseAlert } from '../../../security/alerts.ts';
 import { revokeSessions, rotateRefreshToken } from '../../../session/session.queries.ts';
 import { parseScope } from '../../clients/client.model.ts';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '../../oauth-error.ts';
-import { findGrantSession, settingsForClient } from '../../tokens/grant-session.ts';
+import type { Gatehouse } from '../../../context.ts';
+import type { UserRow } from '../../../identity/user.model.ts';
+import { rotateRefreshTokenQuick } from '../../../session/rotate-refresh.ts';
+import type { ResolvedTenant } from '../../../tenancy/tenant-directory.ts';
+import type { ClientRow } from '../../clients/client.model.ts';
+import { findGrantSession, settingsForClient, type GrantSession } from '../../tokens/grant-session.ts';
 import { userTokenResponse } from '../../tokens/token-response.ts';
 import type { Grant } from '../grant.ts';
 
@@ -21,6 +26,20 @@ export const refreshToken: Grant = {
     const presented = params.refresh_token;
     if (!presented) throw InvalidRequest('refresh_token is required.');
     const settings = settingsForClient(tenant, client);
+    const quick = await rotateRefreshTokenQuick(gh.db, tenant.id, presented, settings, client.client_id, audit);
+    if (quick.kind === 'invalid') throw InvalidGrant('The refresh token is invalid, expired or revoked.');
+    if (quick.kind === 'rotated') {
+      const g = quick.session;
+      return answer(gh, tenant, client, params.scope, quick.user, {
+        id: g.id,
+        parent_session_id: g.parent_session_id,
+        scopes: g.scopes ?? [],
+        auth_time: g.auth_time!,
+        amr: g.amr,
+        aal: g.aal,
+      }, quick.refreshToken);
+    }
+    // Already rotated (grace window or reuse) or the user disabled: the general path, in a transaction.
     const outcome = await withTenantTx(gh.db, tenant.id, async (tx) => {
       const r = await rotateRefreshToken(tx, presented, settings, client.client_id);
       if (r.kind === 'invalid') return r;
@@ -53,18 +72,23 @@ export const refreshToken: Grant = {
       if ('revoked' in outcome && outcome.revoked) await denyRevokedSessions(gh, tenant, [outcome.revoked]);
       throw InvalidGrant('The refresh token is invalid, expired or revoked.');
     }
-    const { grant, user } = outcome;
-    const scopes = params.scope !== undefined ? parseScope(params.scope) : grant.scopes;
-    const wider = scopes.filter((s) => !grant.scopes.includes(s));
-    if (wider.length) throw InvalidScope(`Not granted: ${wider.join(' ')}.`);
-    return userTokenResponse(gh, tenant, client, user, {
-      sid: grant.id,
-      browserSid: grant.parent_session_id,
-      scopes,
-      authTime: grant.auth_time,
-      amr: grant.amr,
-      aal: grant.aal,
-      refreshToken: outcome.refreshToken,
-    });
+    return answer(gh, tenant, client, params.scope, outcome.user, outcome.grant, outcome.refreshToken);
   },
 };
+
+type GrantFields = Pick<GrantSession, 'id' | 'parent_session_id' | 'scopes' | 'auth_time' | 'amr' | 'aal'>;
+
+function answer(gh: Gatehouse, tenant: ResolvedTenant, client: ClientRow, scope: string | undefined, user: UserRow, grant: GrantFields, refreshToken: string) {
+  const scopes = scope !== undefined ? parseScope(scope) : grant.scopes;
+  const wider = scopes.filter((s) => !grant.scopes.includes(s));
+  if (wider.length) throw InvalidScope(`Not granted: ${wider.join(' ')}.`);
+  return userTokenResponse(gh, tenant, client, user, {
+    sid: grant.id,
+    browserSid: grant.parent_session_id,
+    scopes,
+    authTime: grant.auth_time,
+    amr: grant.amr,
+    aal: grant.aal,
+    refreshToken,
+  });
+}
