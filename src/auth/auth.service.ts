@@ -3,7 +3,7 @@ import { recordAudit, type AuditContext } from '../audit/audit.ts';
 import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
 import { commitLogin, findLoginUser } from './login.queries.ts';
-import { assertNotLocked, guardLogin, guardRegistration, onLoginFailure, onLoginSuccess, throttlePolicy } from '../protection/login-protection.ts';
+import { assertNotLocked, guardLogin, guardRegistration, onLoginFailure, onLoginSuccess } from '../protection/login-protection.ts';
 import { assessLoginRisk, currentSignals, type CurrentSignals } from '../risk/login-risk.ts';
 import { enforceRiskPolicy } from '../risk/risk-policy.ts';
 import { AppError } from '../errors/app-error.ts';
@@ -166,8 +166,11 @@ export async function login(
 ): Promise<TokenResponse | MfaChallengeResponse> {
   const settings = effectiveSettings(tenant);
   const email = normalizeEmail(input.email);
-  const ids = await guardLogin(gh, tenant, email, ctx);
-  const { user, signals: known, mfa } = await findLoginUser(gh.db, tenant.id, email);
+  // The limiter's reads and the account lookup at once: neither depends on the other, and both come before the hash.
+  const [{ ids, recentFailures }, { user, signals: known, mfa }] = await Promise.all([
+    guardLogin(gh, tenant, email, ctx),
+    findLoginUser(gh.db, tenant.id, email),
+  ]);
   let verified = { ok: false, rehash: false };
   if (user?.password_hash) verified = await gh.hasher.verify(user.password_hash, input.password);
   else await gh.hasher.verifyDummy(input.password);
@@ -194,7 +197,6 @@ export async function login(
   // Like the lock: only someone who holds the password learns the address is unverified.
   if (settings.email_verification === 'required' && !user.email_verified) throw new AppError('EMAIL_NOT_VERIFIED');
   const signals = currentSignals(client.ip, client.userAgent, user.timezone, new Date(), gh.geo?.locate(client.ip) ?? null);
-  const recentFailures = await gh.throttle.failureCount(throttlePolicy(settings), ids[0]!);
   const risk = assessLoginRisk(known, signals, { userAgent: client.userAgent, recentFailures });
   await enforceRiskPolicy(gh, tenant, user, risk, ctx);
   const newHash = verified.rehash ? await gh.hasher.hash(input.password) : undefined;

@@ -3,8 +3,7 @@ import type { Database } from '../db/database.ts';
 import { sql } from '../db/sql.ts';
 import { tenantBatch } from '../db/tenant-tx.ts';
 import type { UserRow } from '../identity/user.model.ts';
-import { USER_COLUMNS } from '../identity/user.queries.ts';
-import { loginMfaStateSql, type LoginMfaState } from '../mfa/mfa-state.ts';
+import type { LoginMfaState } from '../mfa/mfa-state.ts';
 import { newRefreshToken, type SessionRow } from '../session/session.queries.ts';
 import { sha256 } from '../shared/crypto.ts';
 import type { CurrentSignals, KnownSignal } from '../risk/login-risk.ts';
@@ -23,15 +22,16 @@ export async function findLoginUser(
   tenantId: string,
   email: string,
 ): Promise<{ user: UserRow | undefined; signals: KnownSignal[]; mfa: LoginMfaState }> {
-  const e = sql`${email}::text`;
-  const [u, s, m] = await tenantBatch(
-    db,
-    tenantId,
-    `SELECT ${USER_COLUMNS} FROM users WHERE email = ${e}`,
-    `SELECT kind, value, seen_count, last_seen FROM login_signals WHERE user_id = (SELECT id FROM users WHERE email = ${e})`,
-    loginMfaStateSql(`(SELECT id FROM users WHERE email = ${e})`),
-  );
-  return { user: u!.rows[0] as UserRow | undefined, signals: s!.rows as unknown as KnownSignal[], mfa: m!.rows[0] as unknown as LoginMfaState };
+  // One call, one row (none for an unknown address): the user, the risk history as JSON, the MFA state (migration 014).
+  const [r] = await tenantBatch(db, tenantId, sql`SELECT * FROM gatehouse_login_lookup(${email}::text)`);
+  const row = r!.rows[0] as (UserRow & { login_signals: (Omit<KnownSignal, 'last_seen'> & { last_seen: string })[]; mfa_factors: string[]; mfa_backup_codes: boolean; mfa_grace_started_at: Date | null }) | undefined;
+  if (!row) return { user: undefined, signals: [], mfa: { factors: [], backup_codes: false, grace_started_at: null } };
+  const { login_signals, mfa_factors, mfa_backup_codes, mfa_grace_started_at, ...user } = row;
+  return {
+    user,
+    signals: login_signals.map((s) => ({ ...s, last_seen: new Date(s.last_seen) })),
+    mfa: { factors: mfa_factors, backup_codes: mfa_backup_codes, grace_started_at: mfa_grace_started_at },
+  };
 }
 
 export interface LoginCommit {

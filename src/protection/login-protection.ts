@@ -40,16 +40,22 @@ async function recordLimitHit(gh: Gatehouse, tenant: ResolvedTenant, ctx: AuditC
  * Before any credential is checked: refuses an email or IP that is waiting out a delay. Checked first so a blocked
  * attacker costs no password hash.
  */
-export async function guardLogin(gh: Gatehouse, tenant: ResolvedTenant, email: string, ctx: AuditContext): Promise<Identifier[]> {
+export async function guardLogin(
+  gh: Gatehouse,
+  tenant: ResolvedTenant,
+  email: string,
+  ctx: AuditContext,
+): Promise<{ ids: Identifier[]; recentFailures: number }> {
   const s = effectiveSettings(tenant);
   const p = throttlePolicy(s);
   const ids = gh.throttle.identifiers(p, tenant.id, email, ctx.ip ?? 'unknown');
-  const wait = await gh.throttle.blockedFor(ids);
+  // Both reads at once: the email's recent failures feed the risk score and say whether a success must reset them.
+  const [wait, recentFailures] = await Promise.all([gh.throttle.blockedFor(ids), gh.throttle.failureCount(p, ids[0]!)]);
   if (wait > 0) {
     await recordLimitHit(gh, tenant, ctx, 'login', { email, wait_seconds: wait });
     throw rateLimited(wait, p.perEmail, p.window, 'RATE_LIMITED.login');
   }
-  return ids;
+  return { ids, recentFailures };
 }
 
 /**
