@@ -69,6 +69,7 @@ export type AuditAction =
   | 'invitation.accepted'
   | 'passwordless.requested'
   | 'registration.existing_email'
+  | 'registration.user_limit'
   | 'mail.smtp_updated'
   | 'mail.smtp_deleted';
 

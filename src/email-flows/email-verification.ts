@@ -75,7 +75,16 @@ export async function registerPendingVerification(
       await recordAudit(tx, ctx, { action: 'registration.existing_email', subjectId: existing.id, risk: 'low', details: { email, notified: budget } });
       return;
     }
-    const user = await insertUserChecked(tx, tenant, { ...input, passwordHash }, { ctx, action: 'user.registered' });
+    let user: UserRow;
+    try {
+      user = await insertUserChecked(tx, tenant, { ...input, passwordHash }, { ctx, action: 'user.registered' });
+    } catch (err) {
+      // At the tenant's user limit a new address must still get the 202 a taken one gets, or the 403 would tell
+      // which addresses have accounts. Nothing was written; the refusal is on the audit trail for the admins.
+      if (!(err instanceof AppError) || err.code !== 'USER_LIMIT_EXCEEDED') throw err;
+      await recordAudit(tx, ctx, { action: 'registration.user_limit', risk: 'medium', details: { email } });
+      return;
+    }
     await queueEmailVerification(tx, gh, tenant, user, { acceptLanguage });
   });
 }

@@ -62,6 +62,26 @@ describe(`email verification over SMTP (${backendName})`, () => {
     expect((await verify('verify-req', tokenFromMail(link))).statusCode).toBe(204);
   });
 
+  it("'required' at the user limit: a new address gets the same 202 as a taken one (no account, no mail), audited", async () => {
+    const full = await createTenant(t, 'verify-full', { limits: { max_users: 2 }, settings: { email_verification: 'required' } });
+    expect((await register(t, 'verify-full', 'first@full.test')).statusCode).toBe(202);
+    await deliverAndRead(t.gh, sink, 'first@full.test');
+    const taken = await register(t, 'verify-full', 'first@full.test');
+    const refused = await register(t, 'verify-full', 'second@full.test');
+    expect(taken.statusCode).toBe(202);
+    expect(refused.statusCode).toBe(202);
+    expect(refused.body).toBe(taken.body);
+    await expectNoMail(t.gh, sink, 'second@full.test');
+    const rows = await withPlatformTx(t.gh.db, async (tx) =>
+      (await tx.query<{ n: number; audited: number }>(
+        `SELECT (SELECT count(*)::int FROM users WHERE tenant_id = $1 AND email = 'second@full.test') AS n,
+           (SELECT count(*)::int FROM audit_events WHERE tenant_id = $1 AND action = 'registration.user_limit' AND details->>'email' = 'second@full.test') AS audited`,
+        [full.id],
+      )).rows[0]!,
+    );
+    expect(rows).toEqual({ n: 0, audited: 1 });
+  });
+
   it("'required': an unverified account cannot sign in, and only the password holder learns why", async () => {
     expect((await register(t, 'verify-req', 'sam@req.test')).statusCode).toBe(202);
     const mail = await deliverAndRead(t.gh, sink, 'sam@req.test');
