@@ -18,6 +18,7 @@ import { createLoginThrottle, type LoginThrottle } from './protection/login-thro
 import { createPasswordHasher, type PasswordHasher } from './passwords/password-hasher.ts';
 import { openGeoIp, type GeoLocator } from './risk/geoip.ts';
 import { createClientCache, type ClientCache } from './oauth/clients/client-cache.ts';
+import { createClientJwksCache, type ClientJwksCache } from './oauth/clients/client-jwks.ts';
 import { createTenantDirectory, type TenantDirectory } from './tenancy/tenant-directory.ts';
 
 /** Everything a request handler needs, built once per process from the configuration. */
@@ -32,6 +33,8 @@ export interface Gatehouse {
   users: UserCache;
   /** OAuth client rows for the token endpoints (embedded database only, as the user cache). */
   clients: ClientCache;
+  /** Public keys of private_key_jwt clients that publish them at a jwks_uri. */
+  clientJwks: ClientJwksCache;
   /** Progressive login delays, lockout counters and registration budgets (Redis-shared when configured). */
   throttle: LoginThrottle;
   metrics: Metrics;
@@ -91,6 +94,7 @@ export async function createGatehouse(config: Config, o: GatehouseOverrides = {}
     tenants: createTenantDirectory(db, { publicUrl: config.publicUrl, baseDomain: config.baseDomain }),
     users: createUserCache(userCacheMs),
     clients: createClientCache(userCacheMs),
+    clientJwks: createClientJwksCache({ allowPrivate: config.jwksAllowPrivate }),
     throttle: o.throttle ?? createLoginThrottle(createLimiterFactory(kv)),
     metrics: createMetrics(),
     logger,

@@ -18,7 +18,8 @@ const USAGE = `Usage: gatehouse <command> [options]
   user create --tenant S --email E [--password P] [--name N] [--role admin|manager|user|viewer] [--verified] [--json]
   keys rotate --tenant S [--json]
   client create --tenant S --name N --type public|confidential|service [--redirect-uri URL ...]
-                [--post-logout-redirect-uri URL ...] [--scope "openid email ..."] [--first-party] [--json]
+                [--post-logout-redirect-uri URL ...] [--scope "openid email ..."] [--first-party]
+                [--jwks-uri URL] [--json]    (--jwks-uri: a private_key_jwt client with its keys at URL)
   credential create --name N [--json]      a platform API credential (secret shown once)
 `;
 
@@ -64,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
       'post-logout-redirect-uri': { type: 'string', multiple: true },
       scope: { type: 'string' },
       'first-party': { type: 'boolean' },
+      'jwks-uri': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -162,6 +164,7 @@ export async function main(argv: string[]): Promise<number> {
       if (v['post-logout-redirect-uri']?.length) body.post_logout_redirect_uris = v['post-logout-redirect-uri'];
       if (v.scope !== undefined) body.scope = v.scope;
       if (v['first-party']) body.first_party = true;
+      if (v['jwks-uri']) Object.assign(body, { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: v['jwks-uri'] });
       const r = await withClient(config, (c) => c.call('POST', `/api/v1/platform/tenants/${encodeURIComponent(tenant)}/clients`, body));
       if (r.status !== 201) fail(r);
       const cl = r.body as { client_id: string; client_secret?: string; name: string; type: string };

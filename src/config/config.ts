@@ -34,6 +34,7 @@ const envSchema = z.object({
   GATEHOUSE_WEBHOOK_INTERVAL_MS: int(0, 3_600_000).default(2000),
   GATEHOUSE_GEOIP_DB: z.string().min(1).optional(),
   GATEHOUSE_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  GATEHOUSE_JWKS_ALLOW_PRIVATE: bool.default(false),
   GATEHOUSE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be smtp://[user:pass@]host:port or smtps://...' }).optional(),
   MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
@@ -67,6 +68,8 @@ export interface Config {
   geoipDb: string | undefined;
   /** Let tenant webhooks reach loopback and private addresses (a self-hosted receiver on the same network). */
   webhookAllowPrivate: boolean;
+  /** Clients' jwks_uri may name private or loopback hosts (self-hosted clients on an internal network). */
+  jwksAllowPrivate: boolean;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   /** SMTP delivery (`smtp://user:pass@host:port`, `smtps://...`); unset = mail is kept in the outbox and logged. Never logged itself. */
@@ -154,6 +157,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookIntervalMs: e.GATEHOUSE_WEBHOOK_INTERVAL_MS,
     geoipDb: e.GATEHOUSE_GEOIP_DB ? resolve(e.GATEHOUSE_GEOIP_DB) : undefined,
     webhookAllowPrivate: e.GATEHOUSE_WEBHOOK_ALLOW_PRIVATE,
+    jwksAllowPrivate: e.GATEHOUSE_JWKS_ALLOW_PRIVATE,
     metricsToken: e.GATEHOUSE_METRICS_TOKEN,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,

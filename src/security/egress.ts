@@ -94,3 +94,41 @@ export function postGuarded(
     req.end(body);
   });
 }
+
+/** GETs a small document (a client's JWKS): no redirects, a size cap, the same address check as postGuarded. */
+export function getGuarded(
+  target: string,
+  opts: { timeoutMs: number; maxBytes: number; allowPrivate: boolean; accept?: string },
+): Promise<{ status: number; body: string }> {
+  const url = new URL(target);
+  if (!opts.allowPrivate && namesPrivateHost(url)) return Promise.reject(new EgressBlockedError(url.hostname));
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.request(
+      url,
+      {
+        method: 'GET',
+        headers: { accept: opts.accept ?? 'application/json' },
+        timeout: opts.timeoutMs,
+        ...(opts.allowPrivate ? {} : { lookup: publicOnlyLookup as never }),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > opts.maxBytes) req.destroy(new Error(`response larger than ${opts.maxBytes} bytes`));
+          else chunks.push(c);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    const timeout = () => req.destroy(Object.assign(new Error(`timed out after ${opts.timeoutMs} ms`), { name: 'TimeoutError' }));
+    req.on('timeout', timeout);
+    const whole = setTimeout(timeout, opts.timeoutMs);
+    req.on('close', () => clearTimeout(whole));
+    req.on('error', reject);
+    req.end();
+  });
+}

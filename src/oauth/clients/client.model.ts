@@ -14,6 +14,8 @@ export interface ClientRow {
   refresh_token_ttl: number | null;
   id_token_ttl: number | null;
   jwks: { keys: Record<string, unknown>[] } | null;
+  /** Where a private_key_jwt client publishes its public keys, instead of `jwks` (migration 017). */
+  jwks_uri: string | null;
   secret_hash: string | null;
   previous_secret_hash: string | null;
   previous_secret_expires_at: Date | null;
@@ -35,7 +37,7 @@ export const DEFAULT_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 export const SCOPE_TOKEN = /^[A-Za-z0-9_.:/-]{1,100}$/;
 
 export const CLIENT_COLUMNS = `id, client_id, name, type, token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris,
-  grant_types, scopes, first_party, access_token_ttl, refresh_token_ttl, id_token_ttl, jwks, secret_hash,
+  grant_types, scopes, first_party, access_token_ttl, refresh_token_ttl, id_token_ttl, jwks, jwks_uri, secret_hash,
   previous_secret_hash, previous_secret_expires_at, created_at, updated_at`;
 
 /** What the admin API and CLI show: never a secret digest. */

@@ -17,17 +17,18 @@ export interface NewClient {
   refreshTokenTtl: number | null;
   idTokenTtl: number | null;
   jwks: object | null;
+  jwksUri?: string | null;
   secretHash: string | null;
 }
 
 export async function insertClient(tx: TenantDb, c: NewClient): Promise<ClientRow> {
   const r = await tx.query<ClientRow>(
     `INSERT INTO oauth_clients (client_id, name, type, token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris,
-       grant_types, scopes, first_party, access_token_ttl, refresh_token_ttl, id_token_ttl, jwks, secret_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ${CLIENT_COLUMNS}`,
+       grant_types, scopes, first_party, access_token_ttl, refresh_token_ttl, id_token_ttl, jwks, secret_hash, jwks_uri)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING ${CLIENT_COLUMNS}`,
     [
       c.clientId, c.name, c.type, c.authMethod, c.redirectUris, c.postLogoutRedirectUris, c.grantTypes, c.scopes, c.firstParty,
-      c.accessTokenTtl, c.refreshTokenTtl, c.idTokenTtl, c.jwks === null ? null : JSON.stringify(c.jwks), c.secretHash,
+      c.accessTokenTtl, c.refreshTokenTtl, c.idTokenTtl, c.jwks === null ? null : JSON.stringify(c.jwks), c.secretHash, c.jwksUri ?? null,
     ],
   );
   return r.rows[0]!;
@@ -59,6 +60,7 @@ const PATCHABLE = {
   refresh_token_ttl: 'refresh_token_ttl',
   id_token_ttl: 'id_token_ttl',
   jwks: 'jwks',
+  jwks_uri: 'jwks_uri',
 } as const;
 export type ClientPatch = Partial<Record<keyof typeof PATCHABLE, unknown>>;
 

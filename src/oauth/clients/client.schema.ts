@@ -19,6 +19,7 @@ const mutable = {
   refresh_token_ttl: ttl(365 * 86_400),
   id_token_ttl: ttl(86_400),
   jwks,
+  jwks_uri: { type: ['string', 'null'], maxLength: 2000, description: 'private_key_jwt: https URL of the client’s public keys (instead of jwks)' },
 } as const;
 
 export const createClientBody = {
@@ -52,6 +53,7 @@ export const clientSchema = {
     refresh_token_ttl: { type: ['integer', 'null'] },
     id_token_ttl: { type: ['integer', 'null'] },
     jwks: { type: ['object', 'null'], additionalProperties: true },
+    jwks_uri: { type: ['string', 'null'] },
     has_secret: { type: 'boolean' },
     previous_secret_expires_at: { type: ['string', 'null'], format: 'date-time' },
     created_at: { type: 'string', format: 'date-time' },

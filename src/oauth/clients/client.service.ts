@@ -9,6 +9,7 @@ import type { ResolvedTenant } from '../../tenancy/tenant-directory.ts';
 import { DEFAULT_SCOPES, parseScope, SCOPE_TOKEN, toPublicClient, type AuthMethod, type ClientRow, type ClientType, type GrantType } from './client.model.ts';
 import { deleteClient, findClient, insertClient, rotateClientSecret, updateClient, type ClientPatch } from './client.queries.ts';
 import { newClientId, newClientSecret } from './client-secret.ts';
+import { jwksUriProblem } from './client-jwks.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 
 /** The wire shape of a client registration (admin API, platform API, CLI). */
@@ -25,6 +26,7 @@ export interface ClientInput {
   refresh_token_ttl?: number;
   id_token_ttl?: number;
   jwks?: { keys: Record<string, unknown>[] };
+  jwks_uri?: string | null;
 }
 
 export type PublicClient = ReturnType<typeof presentClient>;
@@ -40,7 +42,7 @@ function invalid(details: FieldIssue[]): never {
 }
 
 /** Checks the combination of type, grants, redirects and authentication method, and fills the defaults. */
-export function normalizeClient(input: ClientInput) {
+export function normalizeClient(input: ClientInput, opts: { allowPrivateJwksUri?: boolean } = {}) {
   const issues: FieldIssue[] = [];
   const type = input.type;
   const service = type === 'service';
@@ -55,7 +57,13 @@ export function normalizeClient(input: ClientInput) {
   const authMethod: AuthMethod = input.token_endpoint_auth_method ?? (type === 'public' ? 'none' : 'client_secret_basic');
   if (type === 'public' && authMethod !== 'none') issues.push({ field: 'token_endpoint_auth_method', message: 'a public client authenticates with none (and PKCE)' });
   if (type !== 'public' && authMethod === 'none') issues.push({ field: 'token_endpoint_auth_method', message: 'only a public client may use none' });
-  if (authMethod === 'private_key_jwt' && !input.jwks?.keys?.length) issues.push({ field: 'jwks', message: 'private_key_jwt needs the client’s public keys' });
+  if (authMethod === 'private_key_jwt' && !input.jwks?.keys?.length && !input.jwks_uri) issues.push({ field: 'jwks', message: 'private_key_jwt needs the client’s public keys (jwks or jwks_uri)' });
+  if (input.jwks && input.jwks_uri) issues.push({ field: 'jwks_uri', message: 'give jwks or jwks_uri, not both' });
+  if (input.jwks_uri) {
+    if (authMethod !== 'private_key_jwt') issues.push({ field: 'jwks_uri', message: 'is for private_key_jwt clients only' });
+    const problem = jwksUriProblem(input.jwks_uri, opts.allowPrivateJwksUri ?? false);
+    if (problem) issues.push({ field: 'jwks_uri', message: problem });
+  }
   // Only public keys: a private or symmetric key sent by mistake must not be stored (or served back by the admin API).
   if (input.jwks?.keys?.some((k) => ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((m) => m in k))) issues.push({ field: 'jwks', message: 'must hold public keys only' });
   const redirectUris = [...new Set(input.redirect_uris ?? [])];
@@ -76,7 +84,7 @@ export function normalizeClient(input: ClientInput) {
 
 /** Registers a client; a confidential or service client authenticating with a secret gets it here, once. */
 export async function createClient(gh: Gatehouse, tenant: ResolvedTenant, input: ClientInput, ctx: AuditContext) {
-  const n = normalizeClient(input);
+  const n = normalizeClient(input, { allowPrivateJwksUri: gh.config.jwksAllowPrivate });
   const secret = n.authMethod === 'client_secret_basic' || n.authMethod === 'client_secret_post' ? newClientSecret() : undefined;
   const client = await withTenantTx(gh.db, tenant.id, async (tx) => {
     const c = await insertClient(tx, {
@@ -93,6 +101,7 @@ export async function createClient(gh: Gatehouse, tenant: ResolvedTenant, input:
       refreshTokenTtl: input.refresh_token_ttl ?? null,
       idTokenTtl: input.id_token_ttl ?? null,
       jwks: input.jwks ?? null,
+      jwksUri: input.jwks_uri ?? null,
       secretHash: secret ? sha256(secret) : null,
     });
     await recordAudit(tx, ctx, { action: 'oauth.client.created', details: { client_id: c.client_id, type: c.type, name: c.name } });
@@ -111,7 +120,9 @@ export async function patchClient(gh: Gatehouse, tenant: ResolvedTenant, clientI
   return withTenantTx(gh.db, tenant.id, async (tx) => {
     const current = await findClient(tx, clientId);
     if (!current) throw new AppError('CLIENT_NOT_FOUND');
-    // The merged client must still be coherent.
+    // Setting one key source clears the other. The merged client must still be coherent.
+    const jwks = patch.jwks !== undefined ? patch.jwks : patch.jwks_uri ? null : current.jwks;
+    const jwksUri = patch.jwks_uri !== undefined ? patch.jwks_uri : patch.jwks ? null : current.jwks_uri;
     const merged: ClientInput = {
       name: patch.name ?? current.name,
       type: current.type,
@@ -120,16 +131,20 @@ export async function patchClient(gh: Gatehouse, tenant: ResolvedTenant, clientI
       redirect_uris: patch.redirect_uris ?? current.redirect_uris,
       post_logout_redirect_uris: patch.post_logout_redirect_uris ?? current.post_logout_redirect_uris,
       scope: patch.scope ?? current.scopes.join(' '),
-      ...(patch.jwks ?? current.jwks ? { jwks: (patch.jwks ?? current.jwks)! } : {}),
+      ...(jwks ? { jwks } : {}),
+      ...(jwksUri ? { jwks_uri: jwksUri } : {}),
     };
-    const n = normalizeClient(merged);
+    const n = normalizeClient(merged, { allowPrivateJwksUri: gh.config.jwksAllowPrivate });
     const dbPatch: ClientPatch = {};
     if (patch.name !== undefined) dbPatch.name = patch.name;
     if (patch.redirect_uris) dbPatch.redirect_uris = n.redirectUris;
     if (patch.post_logout_redirect_uris) dbPatch.post_logout_redirect_uris = n.postLogout;
     if (patch.scope !== undefined) dbPatch.scopes = n.scopes;
     if (patch.first_party !== undefined) dbPatch.first_party = patch.first_party;
-    if (patch.jwks !== undefined) dbPatch.jwks = patch.jwks;
+    if (patch.jwks !== undefined || patch.jwks_uri !== undefined) {
+      dbPatch.jwks = jwks;
+      dbPatch.jwks_uri = jwksUri;
+    }
     for (const k of ['access_token_ttl', 'refresh_token_ttl', 'id_token_ttl'] as const) if (patch[k] !== undefined) dbPatch[k] = patch[k];
     const c = (await updateClient(tx, clientId, dbPatch))!;
     await recordAudit(tx, ctx, { action: 'oauth.client.updated', details: { client_id: clientId, fields: Object.keys(dbPatch) } });

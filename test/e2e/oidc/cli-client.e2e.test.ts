@@ -62,6 +62,14 @@ describe(`gatehouse client create (${backendName})`, () => {
     expect(c.client_secret).toMatch(/^ghcs_/);
   }, 60_000);
 
+  it('--jwks-uri creates a private_key_jwt service client with no secret', async () => {
+    const r = await run(['client', 'create', '--tenant', 'acme', '--name', 'signer', '--type', 'service', '--jwks-uri', 'https://keys.example/jwks.json', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const c = JSON.parse(r.stdout);
+    expect(c).toMatchObject({ type: 'service', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://keys.example/jwks.json', jwks: null });
+    expect(c.client_secret).toBeUndefined();
+  }, 60_000);
+
   it('refuses an invalid client with the reason and no stack trace', async () => {
     const r = await run(['client', 'create', '--tenant', 'acme', '--name', 'bad', '--type', 'confidential', '--redirect-uri', 'http://app.example/cb']);
     expect(r.code).not.toBe(0);

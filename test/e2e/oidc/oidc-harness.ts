@@ -23,10 +23,10 @@ export interface OidcServer {
   close(): Promise<void>;
 }
 
-export async function startOidcServer(): Promise<OidcServer> {
+export async function startOidcServer(env: Record<string, string> = {}): Promise<OidcServer> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const t = await buildTestApp({ GATEHOUSE_PUBLIC_URL: base });
+  const t = await buildTestApp({ GATEHOUSE_PUBLIC_URL: base, ...env });
   await t.app.listen({ port, host: '127.0.0.1' });
   return { t, base, close: () => t.close() };
 }
