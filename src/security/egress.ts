@@ -60,33 +60,28 @@ export interface PostResult {
   status: number;
 }
 
-/** POSTs a body and reads nothing back but the status; no redirects are followed. */
-export function postGuarded(
+/**
+ * One guarded request: the address check on the URL and on every address dialled, no redirects (the status is the
+ * answer), a timeout on the socket's idleness and one on the whole exchange (a receiver trickling bytes).
+ */
+function requestGuarded<T>(
+  method: 'GET' | 'POST',
   target: string,
-  headers: Record<string, string>,
-  body: string,
+  headers: Record<string, string | number>,
+  body: string | undefined,
   opts: { timeoutMs: number; allowPrivate: boolean },
-): Promise<PostResult> {
+  read: (res: http.IncomingMessage, req: http.ClientRequest, resolve: (v: T) => void, reject: (e: Error) => void) => void,
+): Promise<T> {
   const url = new URL(target);
   if (!opts.allowPrivate && namesPrivateHost(url)) return Promise.reject(new EgressBlockedError(url.hostname));
   const client = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
+  return new Promise<T>((resolve, reject) => {
     const req = client.request(
       url,
-      {
-        method: 'POST',
-        headers: { ...headers, 'content-length': Buffer.byteLength(body) },
-        timeout: opts.timeoutMs,
-        ...(opts.allowPrivate ? {} : { lookup: publicOnlyLookup as never }),
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
-        res.on('error', reject);
-      },
+      { method, headers, timeout: opts.timeoutMs, ...(opts.allowPrivate ? {} : { lookup: publicOnlyLookup as never }) },
+      (res) => read(res, req, resolve, reject),
     );
     const timeout = () => req.destroy(Object.assign(new Error(`timed out after ${opts.timeoutMs} ms`), { name: 'TimeoutError' }));
-    // The socket's idle timeout, and one for the whole exchange (a receiver trickling bytes).
     req.on('timeout', timeout);
     const whole = setTimeout(timeout, opts.timeoutMs);
     req.on('close', () => clearTimeout(whole));
@@ -95,40 +90,34 @@ export function postGuarded(
   });
 }
 
-/** GETs a small document (a client's JWKS): no redirects, a size cap, the same address check as postGuarded. */
+/** POSTs a body and reads nothing back but the status; no redirects are followed. */
+export function postGuarded(
+  target: string,
+  headers: Record<string, string>,
+  body: string,
+  opts: { timeoutMs: number; allowPrivate: boolean },
+): Promise<PostResult> {
+  return requestGuarded<PostResult>('POST', target, { ...headers, 'content-length': Buffer.byteLength(body) }, body, opts, (res, _req, resolve, reject) => {
+    res.resume();
+    res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    res.on('error', reject);
+  });
+}
+
+/** GETs a small document (a client's JWKS) with a size cap; no redirects are followed. */
 export function getGuarded(
   target: string,
   opts: { timeoutMs: number; maxBytes: number; allowPrivate: boolean; accept?: string },
 ): Promise<{ status: number; body: string }> {
-  const url = new URL(target);
-  if (!opts.allowPrivate && namesPrivateHost(url)) return Promise.reject(new EgressBlockedError(url.hostname));
-  const client = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = client.request(
-      url,
-      {
-        method: 'GET',
-        headers: { accept: opts.accept ?? 'application/json' },
-        timeout: opts.timeoutMs,
-        ...(opts.allowPrivate ? {} : { lookup: publicOnlyLookup as never }),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > opts.maxBytes) req.destroy(new Error(`response larger than ${opts.maxBytes} bytes`));
-          else chunks.push(c);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    const timeout = () => req.destroy(Object.assign(new Error(`timed out after ${opts.timeoutMs} ms`), { name: 'TimeoutError' }));
-    req.on('timeout', timeout);
-    const whole = setTimeout(timeout, opts.timeoutMs);
-    req.on('close', () => clearTimeout(whole));
-    req.on('error', reject);
-    req.end();
+  return requestGuarded('GET', target, { accept: opts.accept ?? 'application/json' }, undefined, opts, (res, req, resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > opts.maxBytes) req.destroy(new Error(`response larger than ${opts.maxBytes} bytes`));
+      else chunks.push(c);
+    });
+    res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    res.on('error', reject);
   });
 }
