@@ -70,7 +70,8 @@ export type AuditAction =
   | 'passwordless.requested'
   | 'registration.existing_email'
   | 'mail.smtp_updated'
-  | 'mail.smtp_deleted';
+  | 'mail.smtp_deleted'
+  | 'oauth.grant.revoked';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {
