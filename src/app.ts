@@ -31,6 +31,7 @@ import { emailFlowRoutes } from './email-flows/email-flows.routes.ts';
 import { mailOutboxRoutes } from './mail/mail-outbox.routes.ts';
 import { invitationRoutes } from './email-flows/invitations.routes.ts';
 import { tenantSmtpRoutes } from './mail/tenant-smtp.routes.ts';
+import { applicationRoutes } from './oauth/grants/applications.routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 // JSON escapes and URL encoding can carry text PostgreSQL cannot store: NUL and unpaired UTF-16 surrogates.
@@ -80,6 +81,7 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
       await api.register(emailFlowRoutes, { gh: opts.gh });
       await api.register(mailOutboxRoutes, { gh: opts.gh });
       await api.register(invitationRoutes, { gh: opts.gh });
+      await api.register(applicationRoutes, { gh: opts.gh });
     },
     { prefix: '/api/v1' },
   );

@@ -71,7 +71,8 @@ export type AuditAction =
   | 'registration.existing_email'
   | 'registration.user_limit'
   | 'mail.smtp_updated'
-  | 'mail.smtp_deleted';
+  | 'mail.smtp_deleted'
+  | 'oauth.grant.revoked';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {

@@ -68,6 +68,7 @@ export const errorCodes = {
   INVITATION_NOT_FOUND: { status: 404, category: 'authentication', message: 'Invitation not found.' },
   INVITATION_REVOKED: { status: 410, category: 'authentication', message: 'This invitation has been withdrawn.' },
   INVITATION_NOT_PENDING: { status: 409, category: 'authentication', message: 'This invitation has already been accepted or withdrawn.' },
+  APPLICATION_NOT_FOUND: { status: 404, category: 'session', message: 'This application has no access to your account.' },
 } as const satisfies Record<string, { status: number; category: ErrorCategory; message: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -26,6 +26,8 @@ import { registrationOptions, verifyRegistration } from '../webauthn/registratio
 import { PASSKEY_SCRIPT, PASSKEY_SCRIPT_HASH } from './passkey-script.ts';
 import { passkeyAssertForm, webauthnField } from './passkey-forms.ts';
 import { secondFactorOptions } from '../webauthn/index.ts';
+import { applicationsBody } from '../oauth/grants/applications.page.ts';
+import { listOwnApplications, revokeOwnApplication } from '../oauth/grants/applications.service.ts';
 
 type Form = { Body: Record<string, string> };
 const form = (summary: string) => ({ schema: { tags: ['hosted-pages'], summary, consumes: ['application/x-www-form-urlencoded'] }, config: { oauthErrors: 'html' as const } });
@@ -39,7 +41,7 @@ interface Account {
   csrf: string;
 }
 
-type Section = 'profile' | 'password' | 'security' | 'sessions';
+type Section = 'profile' | 'password' | 'security' | 'sessions' | 'applications';
 
 /**
  * The account pages of the hosted browser session (gh_session): profile, password, security (authenticator app,
@@ -47,7 +49,7 @@ type Section = 'profile' | 'password' | 'security' | 'sessions';
  * service as its /me API route, with the same step-up guard; a STEP_UP_REQUIRED answer shows the code form.
  */
 export async function accountRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
-  const paths: Record<Section, string> = { profile: '/account', password: '/account/password', security: '/account/security', sessions: '/account/sessions' };
+  const paths: Record<Section, string> = { profile: '/account', password: '/account/password', security: '/account/security', sessions: '/account/sessions', applications: '/account/applications' };
 
   /** The signed-in account, or a redirect to the sign-in page (answered, then `undefined`). */
   async function account(request: FastifyRequest, reply: FastifyReply, section: Section): Promise<Account | undefined> {
@@ -71,6 +73,7 @@ export async function accountRoutes(app: FastifyInstance, { gh }: { gh: Gatehous
       ['password', a.ctx.t('account.password')],
       ['security', a.ctx.t('account.security')],
       ['sessions', a.ctx.t('account.sessions')],
+      ['applications', a.ctx.t('account.applications')],
     ];
     return html`<nav class="account" aria-label="${a.ctx.t('account.nav')}">${items.map(([s, label]) =>
       html`<a href="${a.ctx.tenant.issuer}${paths[s]}"${s === current ? html` aria-current="page"` : ''}>${label}</a>`,
@@ -469,4 +472,35 @@ ${sessions.length > 1 ? html`<form method="post" action="${base}/account/session
     await revokeOtherSessions(gh, a.ctx.tenant, a.who, auditContext(request));
     return seeOther(reply, `${a.ctx.tenant.issuer}/account/sessions?done=1`);
   });
+
+  // --- connected apps (OAuth applications let into the account) ---
+  async function applicationsPage(reply: FastifyReply, a: Account, status: number, o: { notice?: string; error?: Html | string } = {}) {
+    const apps = await listOwnApplications(gh, a.ctx.tenant, a.user.id);
+    return sendPage(reply, status, accountPage(a, 'applications', a.ctx.t('apps.title'), applicationsBody(a.ctx, apps, { csrf: a.csrf, ...o })));
+  }
+
+  app.get<{ Querystring: { done?: string } }>('/account/applications', get('Hosted page: applications with access to your account'), async (request, reply) => {
+    const a = await account(request, reply, 'applications');
+    if (!a) return reply;
+    return applicationsPage(reply, a, 200, request.query.done ? { notice: a.ctx.t('apps.removed') } : {});
+  });
+
+  app.post<Form & { Params: { client_id: string } }>(
+    '/account/applications/:client_id/revoke',
+    {
+      ...form(''),
+      schema: { ...form('').schema, summary: "Hosted page: remove an application's access", params: { type: 'object', properties: { client_id: { type: 'string', minLength: 1, maxLength: 100 } } } },
+    },
+    async (request, reply) => {
+      const a = await account(request, reply, 'applications');
+      if (!a) return reply;
+      checkCsrf(a.ctx, request, bodyOf(request));
+      try {
+        await revokeOwnApplication(gh, a.ctx.tenant, a.user.id, request.params.client_id, auditContext(request));
+      } catch (err) {
+        return applicationsPage(reply, a, (err as { status?: number }).status ?? 400, { error: errorView(a.ctx, err) });
+      }
+      return seeOther(reply, `${a.ctx.tenant.issuer}/account/applications?done=1`);
+    },
+  );
 }

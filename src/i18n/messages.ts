@@ -77,6 +77,7 @@ const ptBR: Partial<Record<string, string>> = {
   INVITATION_NOT_FOUND: 'Convite não encontrado.',
   INVITATION_REVOKED: 'Este convite foi cancelado.',
   INVITATION_NOT_PENDING: 'Este convite já foi aceito ou cancelado.',
+  APPLICATION_NOT_FOUND: 'Este aplicativo não tem acesso à sua conta.',
 };
 
 const units = {

@@ -136,6 +136,16 @@ const en = {
   'passkey.added': 'The passkey was added.',
   'passkey.use': 'Use a passkey instead',
   'passkey.relogin': 'For this change, sign in again first (your sign-in is older than 15 minutes).',
+  'account.applications': 'Connected apps',
+  'apps.title': 'Connected apps',
+  'apps.intro': 'Applications you have let into your account. Removing one signs it out; it must ask you again to get back in.',
+  'apps.none': 'No application has access to your account.',
+  'apps.can': 'It can:',
+  'apps.authorized': 'Authorized',
+  'apps.last_used': 'Last used',
+  'apps.first_party': 'Trusted by your organization',
+  'apps.remove': 'Remove access',
+  'apps.removed': 'Access removed. The application was signed out.',
 } as const;
 
 export type TextKey = keyof typeof en;
@@ -275,6 +285,16 @@ const ptBR: Record<TextKey, string> = {
   'passkey.added': 'A chave de acesso foi adicionada.',
   'passkey.use': 'Usar uma chave de acesso',
   'passkey.relogin': 'Para esta alteração, entre novamente primeiro (sua entrada tem mais de 15 minutos).',
+  'account.applications': 'Aplicativos conectados',
+  'apps.title': 'Aplicativos conectados',
+  'apps.intro': 'Aplicativos aos quais você deu acesso à sua conta. Ao remover um, ele é desconectado e precisará pedir sua permissão de novo.',
+  'apps.none': 'Nenhum aplicativo tem acesso à sua conta.',
+  'apps.can': 'Ele pode:',
+  'apps.authorized': 'Autorizado em',
+  'apps.last_used': 'Último uso',
+  'apps.first_party': 'Confiável para a sua organização',
+  'apps.remove': 'Remover acesso',
+  'apps.removed': 'Acesso removido. O aplicativo foi desconectado.',
 };
 
 export function text(locale: Locale, key: TextKey): string {
