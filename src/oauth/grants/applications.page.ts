@@ -1,13 +1,8 @@
 import type { PageCtx } from '../../hosted/hosted-page.ts';
 import { html, type Html } from '../pages/layout.ts';
-import { hasText } from '../pages/page-text.ts';
+import { scopeLabel } from '../pages/consent-page.ts';
 import type { ApplicationRow } from './applications.queries.ts';
 
-/** A scope as people read it: the standard ones in words, any other by its name (as the consent page shows them). */
-export function scopeLabel(ctx: PageCtx, scope: string): Html {
-  const key = `scope.${scope}`;
-  return hasText(key) ? html`${ctx.t(key)}` : html`${ctx.t('scope.custom')} <code>${scope}</code>`;
-}
 
 const when = (d: Date) => new Date(d).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
@@ -19,7 +14,7 @@ export function applicationsBody(ctx: PageCtx, apps: ApplicationRow[], o: { csrf
   const t = ctx.t;
   const items = apps.map(
     (a) => html`<li><strong>${a.name}</strong>${a.first_party ? html` <span class="muted">(${t('apps.first_party')})</span>` : ''}
-<p class="muted">${t('apps.can')}</p><ul class="scopes">${a.scopes.map((s) => html`<li>${scopeLabel(ctx, s)}</li>`)}</ul>
+<p class="muted">${t('apps.can')}</p><ul class="scopes">${a.scopes.map((s) => html`<li>${scopeLabel(ctx.locale, s)}</li>`)}</ul>
 <span class="muted">${t('apps.authorized')}: ${when(a.granted_at)}${a.last_used_at ? html` · ${t('apps.last_used')}: ${when(a.last_used_at)}` : ''}</span>
 <form method="post" action="${ctx.tenant.issuer}/account/applications/${encodeURIComponent(a.client_id)}/revoke" class="inline"><input type="hidden" name="csrf" value="${o.csrf}"><button type="submit" class="secondary" aria-label="${t('apps.remove')}: ${a.name}">${t('apps.remove')}</button></form></li>`,
   );
