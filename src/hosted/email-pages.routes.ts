@@ -17,12 +17,14 @@ type Form = { Body: Record<string, string> };
 const form = (summary: string) => ({ schema: { tags: ['hosted-pages'], summary, consumes: ['application/x-www-form-urlencoded'] }, config: { oauthErrors: 'html' as const } });
 const get = (summary: string) => ({ schema: { tags: ['hosted-pages'], summary }, config: { oauthErrors: 'html' as const } });
 
-/** A first factor passed on a page and MFA is due: continue at the hosted second step, or explain why it cannot. */
+/**
+ * A first factor passed on a page and MFA is due: continue at the hosted second step, or (tenant policy, grace over)
+ * at the hosted enrollment step; the challenge is kept server-side, bound to this browser.
+ */
 export async function continueWithMfa(gh: Gatehouse, ctx: PageCtx, request: FastifyRequest, reply: FastifyReply, r: MfaChallengeResponse, returnTo: string) {
-  const signIn: [string, string][] = [[`${ctx.tenant.issuer}/login`, ctx.t('hosted.back_signin')]];
-  if (r.mfa_enrollment_required) return sendPage(reply, 403, messagePage(ctx, { title: ctx.t('mfa.title'), message: ctx.t('mfa.enroll_required'), error: true, links: links(signIn) }));
-  await savePendingSignIn(gh, ctx.tenant, request, reply, { mfaToken: r.mfa_token, returnTo });
-  return seeOther(reply, `${ctx.tenant.issuer}/login/mfa`);
+  const purpose = r.mfa_enrollment_required ? 'enroll' : 'login';
+  await savePendingSignIn(gh, ctx.tenant, request, reply, { mfaToken: r.mfa_token, returnTo, purpose });
+  return seeOther(reply, `${ctx.tenant.issuer}/login/mfa${purpose === 'enroll' ? '/enroll' : ''}`);
 }
 
 /**

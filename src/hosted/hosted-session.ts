@@ -5,6 +5,7 @@ import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
 import { attachBrowserSession, browserBinding, readBrowserSession, sameBrowser } from '../oauth/authorize/browser-session.ts';
 import { revokeSessions } from '../session/session.queries.ts';
+import { ENROLL_CHALLENGE_TTL } from '../mfa/mfa-challenge.ts';
 import { sha256 } from '../shared/crypto.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
@@ -29,15 +30,17 @@ export interface PendingSignIn {
   mfaToken: string;
   bindingHash: string;
   returnTo: string;
+  /** `enroll`: the tenant's policy wants a factor set up first (an enrollment challenge, /login/mfa/enroll). */
+  purpose?: 'login' | 'enroll';
 }
 
 const PENDING_TTL = 600;
 const pendingKey = (tenantId: string, bindingHash: string) => `hosted:pending-signin:${tenantId}:${bindingHash}`;
 
-export async function savePendingSignIn(gh: Gatehouse, tenant: ResolvedTenant, request: FastifyRequest, reply: FastifyReply, p: { mfaToken: string; returnTo: string }) {
+export async function savePendingSignIn(gh: Gatehouse, tenant: ResolvedTenant, request: FastifyRequest, reply: FastifyReply, p: { mfaToken: string; returnTo: string; purpose?: 'login' | 'enroll' }) {
   const bindingHash = sha256(browserBinding(request, reply, tenant));
   const pending: PendingSignIn = { ...p, bindingHash };
-  await gh.kv.set(pendingKey(tenant.id, bindingHash), JSON.stringify(pending), PENDING_TTL);
+  await gh.kv.set(pendingKey(tenant.id, bindingHash), JSON.stringify(pending), p.purpose === 'enroll' ? ENROLL_CHALLENGE_TTL : PENDING_TTL);
 }
 
 export async function loadPendingSignIn(gh: Gatehouse, tenant: ResolvedTenant, request: FastifyRequest): Promise<PendingSignIn | undefined> {

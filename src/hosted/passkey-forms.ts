@@ -9,13 +9,13 @@ import { PASSKEY_SCRIPT, PASSKEY_SCRIPT_HASH } from './passkey-script.ts';
  * "Use a passkey" on a second-step page: a form holding the assertion options, answered by the page's one script
  * (allowed for this response by its hash) with the assertion in the hidden `webauthn` field.
  */
-export function passkeyAssertForm(request: FastifyRequest, ctx: PageCtx, o: { action: string; csrf: string; options: AssertionOptions; hidden?: Record<string, string> }): Html {
+export function passkeyAssertForm(request: FastifyRequest, ctx: PageCtx, o: { action: string; csrf: string; options: AssertionOptions; hidden?: Record<string, string>; primary?: boolean }): Html {
   allowScript(request, PASSKEY_SCRIPT_HASH);
   const hidden = Object.entries(o.hidden ?? {}).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`);
-  return html`<p id="passkey-error" class="error" role="alert" hidden></p><noscript><p class="muted">${ctx.t('passkey.needs_js')}</p></noscript>
+  return html`<p id="passkey-error" class="error" role="alert" hidden></p><noscript><p class="muted">${ctx.t('passkey.sign_in_needs_js')}</p></noscript>
 <form method="post" action="${o.action}" id="passkey-assert-form" data-options="${JSON.stringify(o.options)}">
   <input type="hidden" name="csrf" value="${o.csrf}">${hidden}<input type="hidden" name="webauthn" value="">
-  <button type="submit" class="secondary">${ctx.t('passkey.use')}</button>
+  <button type="submit"${o.primary ? '' : html` class="secondary"`}>${ctx.t('passkey.use')}</button>
 </form><script>${new Html(PASSKEY_SCRIPT)}</script>`;
 }
 

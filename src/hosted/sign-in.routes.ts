@@ -4,6 +4,7 @@ import type { Gatehouse } from '../context.ts';
 import { acceptLanguage } from '../email-flows/email-flows.routes.ts';
 import { registerPendingVerification } from '../email-flows/email-verification.ts';
 import { AppError } from '../errors/app-error.ts';
+import { translate } from '../i18n/messages.ts';
 import { auditContext, requireTenant } from '../http/request-context.ts';
 import { completeMfaChallenge, consumeMfaChallenge, readMfaChallenge } from '../mfa/mfa-challenge.ts';
 import { verifyFactor, type FactorInput } from '../mfa/verify-factor.ts';
@@ -17,7 +18,9 @@ import { continueWithMfa } from './email-pages.routes.ts';
 import { bodyOf, checkCsrf, csrfToken, errorView, formPage, links, messagePage, pageCtx, seeOther, sendPage, type PageCtx } from './hosted-page.ts';
 import { becomeBrowserSession, clearPendingSignIn, loadPendingSignIn, safeReturnTo, type PendingSignIn } from './hosted-session.ts';
 import { passkeyAssertForm, webauthnField } from './passkey-forms.ts';
-import { secondFactorOptions } from '../webauthn/index.ts';
+import { challengeTotpEnrollment, confirmChallengeTotpEnrollment } from '../mfa/enroll-sign-in.ts';
+import { backupCodesPage, enrollPage } from './mfa-enroll-pages.ts';
+import { secondStepChoices } from './second-step.ts';
 import { signInLinks } from './sign-in-links.ts';
 
 type Form = { Body: Record<string, string> };
@@ -67,21 +70,33 @@ export async function signInRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse
     return seeOther(reply, absolute(ctx, returnTo));
   });
 
-  /** The second-step page: the code form, and "use a passkey" when the user has one (a fresh ceremony each time). */
+  /**
+   * The second-step page: the code form for the factors that take a code, and "use a passkey" when the user has one
+   * (a fresh ceremony each time); a passkey-only user sees the passkey button alone.
+   */
   async function mfaForm(request: FastifyRequest, reply: FastifyReply, ctx: PageCtx, pending: PendingSignIn, status: number, error?: string) {
     const csrf = csrfToken(request, reply, ctx.tenant);
     const action = `${ctx.tenant.issuer}/login/mfa`;
     const challenge = await readMfaChallenge(gh, ctx.tenant, pending.mfaToken, 'login').catch(() => undefined);
-    const options = challenge ? await secondFactorOptions(gh, ctx.tenant, challenge.userId) : undefined;
-    const after = options ? passkeyAssertForm(request, ctx, { action, csrf, options }) : undefined;
-    const body = renderMfaPage({ brand: brandOf(ctx.tenant), locale: ctx.locale, tenantName: ctx.tenant.name, clientName: ctx.tenant.name, action, csrf, ...(error ? { error } : {}), ...(after ? { after } : {}) });
+    const choices = challenge ? await secondStepChoices(gh, ctx.tenant, challenge.userId) : { code: true };
+    const after = choices.passkey ? passkeyAssertForm(request, ctx, { action, csrf, options: choices.passkey, primary: !choices.code }) : undefined;
+    const body = renderMfaPage({ brand: brandOf(ctx.tenant), locale: ctx.locale, tenantName: ctx.tenant.name, clientName: ctx.tenant.name, action, csrf, code: choices.code, ...(error ? { error } : {}), ...(after ? { after } : {}) });
     return sendPage(reply, status, body);
+  }
+
+  /** The pending sign-in of this browser if it is at `purpose`; else where to go instead (its other step, or /login). */
+  async function pendingAt(request: FastifyRequest, ctx: PageCtx, purpose: 'login' | 'enroll'): Promise<PendingSignIn | string> {
+    const pending = await loadPendingSignIn(gh, ctx.tenant, request);
+    if (!pending) return `${ctx.tenant.issuer}/login`;
+    const at = pending.purpose ?? 'login';
+    if (at !== purpose) return `${ctx.tenant.issuer}/login/mfa${at === 'enroll' ? '/enroll' : ''}`;
+    return pending;
   }
 
   app.get('/login/mfa', get('Hosted page: the second step of a sign-in'), async (request, reply) => {
     const ctx = pageCtx(await requireTenant(gh, request), request);
-    const pending = await loadPendingSignIn(gh, ctx.tenant, request);
-    if (!pending) return seeOther(reply, `${ctx.tenant.issuer}/login`);
+    const pending = await pendingAt(request, ctx, 'login');
+    if (typeof pending === 'string') return seeOther(reply, pending);
     return mfaForm(request, reply, ctx, pending, 200);
   });
 
@@ -89,8 +104,8 @@ export async function signInRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse
     const ctx = pageCtx(await requireTenant(gh, request), request);
     const body = bodyOf(request);
     checkCsrf(ctx, request, body);
-    const pending = await loadPendingSignIn(gh, ctx.tenant, request);
-    if (!pending) return seeOther(reply, `${ctx.tenant.issuer}/login`);
+    const pending = await pendingAt(request, ctx, 'login');
+    if (typeof pending === 'string') return seeOther(reply, pending);
     const code = (body.code ?? '').trim().slice(0, 64);
     const webauthn = webauthnField(body.webauthn);
     if (!code && !webauthn) return mfaForm(request, reply, ctx, pending, 400, ctx.t('mfa.missing'));
@@ -113,6 +128,52 @@ export async function signInRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse
     await clearPendingSignIn(gh, ctx.tenant, pending);
     await becomeBrowserSession(gh, ctx.tenant, request, reply, r);
     return seeOther(reply, absolute(ctx, safeReturnTo(ctx.tenant, pending.returnTo)));
+  });
+
+  // --- enrollment step: the tenant requires a second factor the user has not set up (grace period over) ---
+  /** The authenticator-app setup of the pending enrollment (the same QR code again when shown twice), or /login when it ran out. */
+  async function enrollForm(request: FastifyRequest, reply: FastifyReply, ctx: PageCtx, pending: PendingSignIn, status: number, error?: ReturnType<typeof errorView> | string) {
+    let enrollment: Awaited<ReturnType<typeof challengeTotpEnrollment>>;
+    try {
+      enrollment = await challengeTotpEnrollment(gh, ctx.tenant, pending.mfaToken, auditContext(request), 'resume');
+    } catch (err) {
+      if (!(err instanceof AppError && (err.code === 'MFA_TOKEN_EXPIRED' || err.code === 'MFA_TOKEN_INVALID'))) throw err;
+      await clearPendingSignIn(gh, ctx.tenant, pending);
+      return loginForm(request, reply, ctx, safeReturnTo(ctx.tenant, pending.returnTo), err.status, translate(ctx.locale, err.messageKey ?? err.code, err.params));
+    }
+    const csrf = csrfToken(request, reply, ctx.tenant);
+    return sendPage(reply, status, enrollPage(ctx, { action: `${ctx.tenant.issuer}/login/mfa/enroll`, csrf, enrollment, ...(error ? { error } : {}) }));
+  }
+
+  app.get('/login/mfa/enroll', get('Hosted page: set up the second factor the tenant requires, during sign-in'), async (request, reply) => {
+    const ctx = pageCtx(await requireTenant(gh, request), request);
+    const pending = await pendingAt(request, ctx, 'enroll');
+    if (typeof pending === 'string') return seeOther(reply, pending);
+    return enrollForm(request, reply, ctx, pending, 200);
+  });
+
+  app.post<Form>('/login/mfa/enroll', form('Hosted page: confirm the authenticator app with a code; signs in and shows the backup codes once'), async (request, reply) => {
+    const ctx = pageCtx(await requireTenant(gh, request), request);
+    const body = bodyOf(request);
+    checkCsrf(ctx, request, body);
+    const pending = await pendingAt(request, ctx, 'enroll');
+    if (typeof pending === 'string') return seeOther(reply, pending);
+    const code = (body.code ?? '').replace(/\s/g, '').slice(0, 16);
+    if (!/^[0-9]{6}$/.test(code)) return enrollForm(request, reply, ctx, pending, 400, ctx.t('enroll.code_missing'));
+    let enrolled: Awaited<ReturnType<typeof confirmChallengeTotpEnrollment>>;
+    try {
+      enrolled = await confirmChallengeTotpEnrollment(gh, ctx.tenant, pending.mfaToken, code, auditContext(request), client(request));
+    } catch (err) {
+      if (err instanceof AppError && err.headers) reply.headers(err.headers);
+      // A wrong code: the same page (the same QR code), the challenge still usable until it expires.
+      const status = err instanceof AppError && err.code === 'MFA_CODE_INVALID' ? 400 : ((err as { status?: number }).status ?? 400);
+      return enrollForm(request, reply, ctx, pending, status, errorView(ctx, err));
+    }
+    await clearPendingSignIn(gh, ctx.tenant, pending);
+    await becomeBrowserSession(gh, ctx.tenant, request, reply, enrolled.tokens);
+    const next = absolute(ctx, safeReturnTo(ctx.tenant, pending.returnTo));
+    if (!enrolled.backup_codes?.length) return seeOther(reply, next);
+    return sendPage(reply, 200, backupCodesPage(ctx, { codes: enrolled.backup_codes, next }));
   });
 
   // --- sign-up (open registration only) ---

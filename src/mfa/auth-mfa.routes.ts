@@ -2,11 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenResponse } from '../auth/auth.service.ts';
 import { setRefreshCookies } from '../auth/refresh-cookie.ts';
 import type { Gatehouse } from '../context.ts';
-import { withTenantTx } from '../db/tenant-tx.ts';
 import { AppError } from '../errors/app-error.ts';
 import { auditContext, authenticate, requireTenant } from '../http/request-context.ts';
 import { bearerSecurity, errorResponses } from '../http/schemas.ts';
-import { findUserById } from '../identity/user.queries.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { completeMfaChallenge, consumeMfaChallenge, readMfaChallenge } from './mfa-challenge.ts';
 import {
@@ -20,7 +18,7 @@ import {
   totpEnrollmentSchema,
 } from './mfa.schemas.ts';
 import { stepUp } from './step-up.service.ts';
-import { confirmTotpEnrollment, startTotpEnrollment } from './totp-enrollment.ts';
+import { challengeTotpEnrollment, confirmChallengeTotpEnrollment } from './enroll-sign-in.ts';
 import { verifyFactor, type FactorInput } from './verify-factor.ts';
 import { secondFactorOptions } from '../webauthn/index.ts';
 import { assertionOptionsSchema } from '../webauthn/webauthn.schema.ts';
@@ -118,11 +116,7 @@ export async function authMfaRoutes(app: FastifyInstance, { gh }: { gh: Gatehous
     },
     async (request) => {
       const tenant = await requireTenant(gh, request);
-      const challenge = await readMfaChallenge(gh, tenant, request.body.mfa_token, 'enroll');
-      const user = await withTenantTx(gh.db, tenant.id, (tx) => findUserById(tx, challenge.userId));
-      if (!user) throw new AppError('MFA_TOKEN_INVALID');
-      const ctx = { ...auditContext(request), actorType: 'user' as const, actorId: user.id };
-      return startTotpEnrollment(gh, tenant, user, ctx);
+      return challengeTotpEnrollment(gh, tenant, request.body.mfa_token, auditContext(request), 'start');
     },
   );
 
@@ -147,12 +141,8 @@ export async function authMfaRoutes(app: FastifyInstance, { gh }: { gh: Gatehous
     async (request, reply) => {
       const tenant = await requireTenant(gh, request);
       const { mfa_token, code, token_delivery } = request.body;
-      const challenge = await readMfaChallenge(gh, tenant, mfa_token, 'enroll');
-      const ctx = { ...auditContext(request), actorType: 'user' as const, actorId: challenge.userId };
-      const enrolled = await confirmTotpEnrollment(gh, tenant, challenge.userId, code, ctx);
-      await consumeMfaChallenge(gh, tenant, mfa_token);
-      const body = await completeMfaChallenge(gh, tenant, challenge, 'otp', 'totp', ctx, client(request));
-      return { ...deliver(request, reply, body, token_delivery), ...(enrolled.backup_codes ? { backup_codes: enrolled.backup_codes } : {}) };
+      const enrolled = await confirmChallengeTotpEnrollment(gh, tenant, mfa_token, code, auditContext(request), client(request));
+      return { ...deliver(request, reply, enrolled.tokens, token_delivery), ...(enrolled.backup_codes ? { backup_codes: enrolled.backup_codes } : {}) };
     },
   );
 

@@ -34,6 +34,20 @@ export async function startTotpEnrollment(
 }
 
 /**
+ * The live pending enrollment shown again (its sealed secret opened), so a page shown twice keeps the QR code the
+ * user may already have scanned; undefined when there is none or it has expired. No new secret, no audit entry.
+ */
+export async function resumeTotpEnrollment(
+  gh: Gatehouse,
+  tenant: ResolvedTenant,
+  user: { id: string; email: string },
+): Promise<TotpEnrollment | undefined> {
+  const pending = await withTenantTx(gh.db, tenant.id, async (tx) => ((await findActiveTotp(tx, user.id)) ? undefined : findPendingTotp(tx, user.id)));
+  if (!pending) return undefined;
+  return totpEnrollment(gh.sealer.open(pending.secret_enc, totpSealContext(tenant.id, user.id)), tenant.name, user.email);
+}
+
+/**
  * Confirms the pending enrollment with a code from the app: the factor becomes active and, when the user had no
  * backup codes yet, ten are issued and returned (once). A wrong code counts against the MFA attempt limit.
  */

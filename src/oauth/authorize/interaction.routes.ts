@@ -23,7 +23,7 @@ import { currentSignals } from '../../risk/login-risk.ts';
 import { verifyFactor, type FactorInput } from '../../mfa/verify-factor.ts';
 import type { TokenResponse } from '../../auth/auth.service.ts';
 import { allowFormTarget, brandOf } from '../pages/layout.ts';
-import { text } from '../pages/page-text.ts';
+import { text, type TextKey } from '../pages/page-text.ts';
 import { AAL2_ACR, issueCode, nextStep } from './authorization.ts';
 import { attachBrowserSession, readBrowserSession, sameBrowser } from './browser-session.ts';
 import { rememberConsent } from './consent.queries.ts';
@@ -32,7 +32,9 @@ import { redirectError } from './redirect.ts';
 import { denyRevokedSessions } from '../../auth/auth.service.ts';
 import { signInLinks } from '../../hosted/sign-in-links.ts';
 import { passkeyAssertForm, webauthnField } from '../../hosted/passkey-forms.ts';
-import { secondFactorOptions } from '../../webauthn/index.ts';
+import { secondStepChoices } from '../../hosted/second-step.ts';
+import { backupCodesPage, enrollPage } from '../../hosted/mfa-enroll-pages.ts';
+import { challengeTotpEnrollment, confirmChallengeTotpEnrollment } from '../../mfa/enroll-sign-in.ts';
 
 const expired = () => new OAuthError('invalid_request', 'This sign-in request has expired or is unknown. Go back to the application and start again.', { allowRedirect: false });
 
@@ -64,7 +66,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
   }
 
   /** Where the interaction stands: show the login or consent page, or issue the code. */
-  async function advance(request: FastifyRequest, reply: FastifyReply, tenant: ResolvedTenant, interaction: Interaction, error?: string, errorStatus = 401) {
+  async function advance(request: FastifyRequest, reply: FastifyReply, tenant: ResolvedTenant, interaction: Interaction, error?: string, errorStatus = 401): Promise<unknown> {
     const client = await clientOf(tenant, interaction);
     const session = await readBrowserSession(gh, tenant, request);
     const signedInHere = !!session && session.id === interaction.sessionId;
@@ -84,11 +86,28 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
       await saveInteraction(gh.kv, interaction);
     }
     if ((step === 'login' || step === 'step_up') && interaction.mfaToken) {
-      // "Use a passkey" when the user has one: the assertion options on the page, answered by its one hashed script.
+      // The code field for the factors that take one; "use a passkey" when the user has one: the assertion options on
+      // the page, answered by its one hashed script.
       const challenge = await readMfaChallenge(gh, tenant, interaction.mfaToken, 'login').catch(() => undefined);
-      const options = challenge ? await secondFactorOptions(gh, tenant, challenge.userId) : undefined;
-      const after = options ? passkeyAssertForm(request, { tenant, locale, t: (k) => text(locale, k) }, { action: `${base}/mfa`, csrf: interaction.csrf, options }) : undefined;
-      return html(reply, error ? errorStatus : 200, renderMfaPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/mfa`, csrf: interaction.csrf, ...(error ? { error } : {}), ...(after ? { after } : {}) }));
+      const choices = challenge ? await secondStepChoices(gh, tenant, challenge.userId) : { code: true };
+      const ctx = { tenant, locale, t: (k: TextKey) => text(locale, k) };
+      const after = choices.passkey ? passkeyAssertForm(request, ctx, { action: `${base}/mfa`, csrf: interaction.csrf, options: choices.passkey, primary: !choices.code }) : undefined;
+      return html(reply, error ? errorStatus : 200, renderMfaPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/mfa`, csrf: interaction.csrf, code: choices.code, ...(error ? { error } : {}), ...(after ? { after } : {}) }));
+    }
+    if (step === 'login' && interaction.mfaEnrollToken) {
+      // The tenant requires a second factor this user has not set up: set one up here, then the sign-in continues.
+      let enrollment: Awaited<ReturnType<typeof challengeTotpEnrollment>>;
+      try {
+        enrollment = await challengeTotpEnrollment(gh, tenant, interaction.mfaEnrollToken, auditContext(request), 'resume');
+      } catch (err) {
+        if (!(err instanceof AppError && (err.code === 'MFA_TOKEN_EXPIRED' || err.code === 'MFA_TOKEN_INVALID'))) throw err;
+        // The enrollment challenge ran out: back to the password form, saying why.
+        const again = { ...interaction, mfaEnrollToken: null };
+        await saveInteraction(gh.kv, again);
+        return refused(request, reply, tenant, again, err);
+      }
+      const ctx = { tenant, locale, t: (k: TextKey) => text(locale, k) };
+      return html(reply, error ? errorStatus : 200, enrollPage(ctx, { action: `${base}/enroll`, csrf: interaction.csrf, enrollment, ...(error ? { error } : {}) }));
     }
     if (step === 'login') {
       return html(reply, error ? errorStatus : 200, renderLoginPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/login`, csrf: interaction.csrf, email: interaction.request.loginHint, links: signInLinks(tenant, locale), ...(error ? { error } : {}) }));
@@ -124,9 +143,9 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
         return refused(request, reply, tenant, retry, err);
       }
       if ('mfa_required' in r) {
-        const locale = negotiateLocale(request.headers['accept-language']);
-        if (r.mfa_enrollment_required) return advance(request, reply, tenant, retry, text(locale, 'mfa.enroll_required'), 403);
-        await saveInteraction(gh.kv, { ...retry, mfaToken: r.mfa_token });
+        // Either the second factor is due, or (tenant policy, grace over) one must be set up first: the page after the
+        // redirect asks for it; the challenge stays here, server-side.
+        await saveInteraction(gh.kv, r.mfa_enrollment_required ? { ...retry, mfaToken: null, mfaEnrollToken: r.mfa_token } : { ...retry, mfaToken: r.mfa_token, mfaEnrollToken: null });
         return reply.code(303).header('cache-control', 'no-store').redirect(`${tenant.issuer}/oauth/interaction/${interaction.id}`, 303);
       }
       return signedIn(request, reply, tenant, interaction, r);
@@ -134,16 +153,21 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
   );
 
   /** A refused sign-in step (wrong password, locked, throttled, wrong code): the same page again, with the reason. */
-  function refused(request: FastifyRequest, reply: FastifyReply, tenant: ResolvedTenant, interaction: Interaction, err: unknown) {
+  function refused(request: FastifyRequest, reply: FastifyReply, tenant: ResolvedTenant, interaction: Interaction, err: unknown, status?: number): Promise<unknown> {
     if (!(err instanceof AppError) || !err.expose) throw err;
     if (err.headers) reply.headers(err.headers);
     const locale = negotiateLocale(request.headers['accept-language']);
     const message = err.messageKey ? translate(locale, err.messageKey, err.params) : err.message;
-    return advance(request, reply, tenant, interaction, message, err.status);
+    return advance(request, reply, tenant, interaction, message, status ?? err.status);
   }
 
   /** The sign-in is complete: its session becomes this browser's session, replacing any earlier one. */
   async function signedIn(request: FastifyRequest, reply: FastifyReply, tenant: ResolvedTenant, interaction: Interaction, r: TokenResponse) {
+    await attachSignIn(request, reply, tenant, interaction, r);
+    return reply.code(303).header('cache-control', 'no-store').redirect(`${tenant.issuer}/oauth/interaction/${interaction.id}`, 303);
+  }
+
+  async function attachSignIn(request: FastifyRequest, reply: FastifyReply, tenant: ResolvedTenant, interaction: Interaction, r: TokenResponse) {
     // The session the login opened (its id is the access token's sid; the token itself is discarded).
     const sid = decodeJwt(r.access_token).sid as string;
     const previous = await readBrowserSession(gh, tenant, request);
@@ -152,9 +176,40 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
       return previous ? revokeSessions(tx, [previous.id], 'replaced') : [];
     });
     await denyRevokedSessions(gh, tenant, replaced);
-    await saveInteraction(gh.kv, { ...interaction, sessionId: sid, mfaToken: null });
-    return reply.code(303).header('cache-control', 'no-store').redirect(`${tenant.issuer}/oauth/interaction/${interaction.id}`, 303);
+    await saveInteraction(gh.kv, { ...interaction, sessionId: sid, mfaToken: null, mfaEnrollToken: null });
   }
+
+  app.post<P & { Body: Record<string, string> }>(
+    '/oauth/interaction/:id/enroll',
+    { schema: { tags: ['oauth'], summary: 'Hosted enrollment step (tenant MFA policy): confirm the authenticator app with a code', params, consumes: ['application/x-www-form-urlencoded'] }, config: { oauthErrors: 'html' } },
+    async (request, reply) => {
+      const { tenant, interaction } = await load(request);
+      const body = request.body ?? {};
+      checkCsrf(interaction, body);
+      if (!interaction.mfaEnrollToken) return advance(request, reply, tenant, interaction);
+      const locale = negotiateLocale(request.headers['accept-language']);
+      const code = (body.code ?? '').replace(/\s/g, '').slice(0, 16);
+      if (!/^[0-9]{6}$/.test(code)) return advance(request, reply, tenant, interaction, text(locale, 'enroll.code_missing'), 400);
+      let enrolled: Awaited<ReturnType<typeof confirmChallengeTotpEnrollment>>;
+      try {
+        enrolled = await confirmChallengeTotpEnrollment(gh, tenant, interaction.mfaEnrollToken, code, auditContext(request), { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
+      } catch (err) {
+        if (err instanceof AppError && (err.code === 'MFA_TOKEN_EXPIRED' || err.code === 'MFA_TOKEN_INVALID')) {
+          const again = { ...interaction, mfaEnrollToken: null };
+          await saveInteraction(gh.kv, again);
+          return refused(request, reply, tenant, again, err);
+        }
+        // A wrong code: the same page (the same QR code), the challenge still usable until it expires.
+        return refused(request, reply, tenant, interaction, err, err instanceof AppError && err.code === 'MFA_CODE_INVALID' ? 400 : undefined);
+      }
+      await attachSignIn(request, reply, tenant, interaction, enrolled.tokens);
+      const next = `${tenant.issuer}/oauth/interaction/${interaction.id}`;
+      if (!enrolled.backup_codes?.length) return reply.code(303).header('cache-control', 'no-store').redirect(next, 303);
+      // "Continue" leads on to consent or the code, whose redirect to the client this page's form-action must allow.
+      allowFormTarget(request, interaction.request.redirectUri);
+      return html(reply, 200, backupCodesPage({ tenant, locale, t: (k: TextKey) => text(locale, k) }, { codes: enrolled.backup_codes, next }));
+    },
+  );
 
   app.post<P & { Body: Record<string, string> }>(
     '/oauth/interaction/:id/mfa',

@@ -35,6 +35,8 @@ export interface Interaction {
   forceLogin: boolean;
   /** The password passed and a second factor is due: the MFA challenge token, kept server-side. */
   mfaToken?: string | null;
+  /** The password passed but the tenant's policy wants a factor enrolled first: the enrollment challenge token. */
+  mfaEnrollToken?: string | null;
 }
 
 const key = (tenantId: string, id: string) => `oauth:interaction:${tenantId}:${id}`;

@@ -146,6 +146,15 @@ const en = {
   'apps.first_party': 'Trusted by your organization',
   'apps.remove': 'Remove access',
   'apps.removed': 'Access removed. The application was signed out.',
+  'enroll.title': 'Set up two-step verification',
+  'enroll.required': 'Your organization requires a second step when you sign in. Set up an authenticator app to continue.',
+  'enroll.code_missing': 'Enter the 6-digit code from the app.',
+  'enroll.submit': 'Verify and continue',
+  'enroll.codes_title': 'Save your backup codes',
+  'enroll.codes': 'Two-step verification is on. If you lose your phone, these backup codes let you sign in; each works once. Keep them somewhere safe: they will not be shown again.',
+  'enroll.continue': 'Continue',
+  'mfa.passkey_only': 'Confirm it is you with your passkey or security key.',
+  'passkey.sign_in_needs_js': 'Using a passkey needs JavaScript in your browser. Turn it on, or use another browser.',
 } as const;
 
 export type TextKey = keyof typeof en;
@@ -295,6 +304,15 @@ const ptBR: Record<TextKey, string> = {
   'apps.first_party': 'Confiável para a sua organização',
   'apps.remove': 'Remover acesso',
   'apps.removed': 'Acesso removido. O aplicativo foi desconectado.',
+  'enroll.title': 'Configurar a verificação em duas etapas',
+  'enroll.required': 'Sua organização exige uma segunda etapa ao entrar. Configure um aplicativo autenticador para continuar.',
+  'enroll.code_missing': 'Informe o código de 6 dígitos do aplicativo.',
+  'enroll.submit': 'Verificar e continuar',
+  'enroll.codes_title': 'Guarde seus códigos de backup',
+  'enroll.codes': 'A verificação em duas etapas está ativada. Se você perder o celular, estes códigos de backup permitem entrar; cada um funciona uma vez. Guarde-os em lugar seguro: eles não serão mostrados novamente.',
+  'enroll.continue': 'Continuar',
+  'mfa.passkey_only': 'Confirme que é você com sua chave de acesso ou chave de segurança.',
+  'passkey.sign_in_needs_js': 'Usar uma chave de acesso exige JavaScript no navegador. Ative-o ou use outro navegador.',
 };
 
 export function text(locale: Locale, key: TextKey): string {
