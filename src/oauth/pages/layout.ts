@@ -61,7 +61,7 @@ nav.account{display:flex;flex-wrap:wrap;gap:.35rem 1rem;margin:0 0 1.25rem;paddi
 nav.account a[aria-current=page]{font-weight:700;color:#1d2433;text-decoration:none}
 ul.items{list-style:none;padding:0;margin:0}ul.items li{border:1px solid #e6e9ef;border-radius:8px;padding:.75rem;margin:0 0 .75rem}
 ul.items li button,form.inline button{width:auto;margin-top:.5rem;padding:.45rem .9rem}.muted{color:#5b6475;font-size:.9rem}
-.qr svg{display:block;width:100%;max-width:14rem;height:auto;margin:0 auto}ol.codes{columns:2;font-family:ui-monospace,monospace}
+.qr svg{display:block;width:100%;max-width:14rem;height:auto;margin:0 auto}ol.codes{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(10rem,1fr));gap:.35rem 1rem;font:.85rem/1.6 ui-monospace,monospace}ol.codes code{white-space:nowrap;word-break:normal}
 h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 `;
 const DEFAULT_ACCENT = '#2f5bea';
