@@ -22,6 +22,7 @@ describe(`hosted pages behind the mailed links (${backendName})`, () => {
     ids.pages = (await createTenant(t, 'pages', { settings: { passwordless: true, password_reset_max_per_hour: 100 } })).id;
     ids.strict = (await createTenant(t, 'pages-strict', { settings: { email_verification: 'required' } })).id;
     ids.closed = (await createTenant(t, 'pages-closed', { settings: { registration: 'invite_only' } })).id;
+    ids.required = (await createTenant(t, 'pages-mfa', { settings: { passwordless: true, mfa_policy: 'required', mfa_grace_period: 0 } })).id;
   });
   afterAll(async () => {
     await t?.close();
@@ -187,6 +188,40 @@ describe(`hosted pages behind the mailed links (${backendName})`, () => {
     expect(done.status, done.body).toBe(303);
     expect(b.jar.has('gh_session')).toBe(true);
     expect((await follow(b, done)).body).toContain('mia@pages.test');
+  });
+
+  it('MFA required, grace over: the magic link and the sign-up continue at the hosted enrollment step, then to the account', async () => {
+    const keyOf = (html: string) => /<code id="totp-key">([A-Z2-7 ]+)<\/code>/.exec(html)![1]!.replaceAll(' ', '');
+    // Sign-up: the account is created, and instead of a session the enrollment step.
+    const signup = new InjectBrowser(t);
+    const made = await submit(signup, (await open(signup, '/t/pages-mfa/signup')).body, '/signup', { email: 'rey@pages.test', password: NEW_PASSWORD });
+    expect(made.location).toBe('http://gatehouse.test/t/pages-mfa/login/mfa/enroll');
+    expect(signup.jar.has('gh_session')).toBe(false);
+    const signupEnroll = await follow(signup, made);
+    expect(signupEnroll.body).toContain('Set up two-step verification');
+    const signedUp = await submit(signup, signupEnroll.body, '/login/mfa/enroll', { code: totpCode(keyOf(signupEnroll.body)) });
+    expect(signedUp.status, signedUp.body).toBe(200);
+    expect(signedUp.body).toContain('<form method="get" action="http://gatehouse.test/t/pages-mfa/account">');
+    expect((await open(signup, 'http://gatehouse.test/t/pages-mfa/account')).body).toContain('rey@pages.test');
+
+    // The magic link of a user without a factor.
+    const b = new InjectBrowser(t);
+    expect((await register(t, 'pages-mfa', 'rey2@pages.test')).json()).toMatchObject({ mfa_enrollment_required: true });
+    await submit(b, (await open(b, '/t/pages-mfa/passwordless')).body, '/passwordless/start', { email: 'rey2@pages.test' });
+    const page = await open(b, linkIn((await deliverAndRead(t.gh, sink, 'rey2@pages.test')).text));
+    const toEnroll = await submit(b, page.body, '/passwordless');
+    expect(toEnroll.location).toBe('http://gatehouse.test/t/pages-mfa/login/mfa/enroll');
+    const enroll = await follow(b, toEnroll);
+    expect(enroll.status).toBe(200);
+    expect(enroll.body).toContain('<div class="qr" aria-hidden="true"><svg');
+    const wrong = await submit(b, enroll.body, '/login/mfa/enroll', { code: '12345' });
+    expect(wrong.status).toBe(400);
+    const done = await submit(b, enroll.body, '/login/mfa/enroll', { code: totpCode(keyOf(enroll.body)) });
+    expect(done.status, done.body).toBe(200);
+    expect(done.body).toContain('Save your backup codes');
+    expect(b.jar.has('gh_session')).toBe(true);
+    const [session] = await tenantQuery<{ amr: string[]; aal: number }>(t, ids.required!, `SELECT s.amr, s.aal FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'rey2@pages.test' AND s.revoked_at IS NULL`);
+    expect(session).toEqual({ amr: expect.arrayContaining(['email', 'otp']), aal: 2 });
   });
 
   it('sign-up: open registration signs in; required verification says "check your mail"; closed registration refuses', async () => {

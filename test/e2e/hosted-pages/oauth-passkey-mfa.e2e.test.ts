@@ -54,6 +54,11 @@ describe(`hosted OAuth sign-in with a passkey as the second step (${backendName}
     const mfaPage = await browser.fetch(afterPassword.location!);
     expect(mfaPage.status).toBe(200);
     expect(mfaPage.headers.get('content-security-policy')).toContain(`script-src 'sha256-${PASSKEY_SCRIPT_HASH}'`);
+    // Passkey only (no authenticator app, no backup codes): no code field, the passkey button as the main action.
+    expect(mfaPage.body).not.toContain('name="code"');
+    expect(mfaPage.body).not.toContain('Verification code');
+    expect(mfaPage.body).toContain('Confirm it is you with your passkey or security key.');
+    expect(mfaPage.body).toMatch(/<button type="submit">Use a passkey instead<\/button>/);
     const data = JSON.parse(/id="passkey-assert-form" data-options="([^"]+)"/.exec(mfaPage.body)![1]!.replaceAll('&quot;', '"').replaceAll('&amp;', '&'));
     const csrf = /name="csrf" value="([^"]+)"/.exec(mfaPage.body)![1]!;
     const webauthn = JSON.stringify({ challenge_id: data.challenge_id, response: soft.get(data.options) });
@@ -62,5 +67,24 @@ describe(`hosted OAuth sign-in with a passkey as the second step (${backendName}
     expect(next.location, next.body).toMatch(/^http:\/\/127\.0\.0\.1:9\/callback\?/);
     const tokens = await oidc.authorizationCodeGrant(config, new URL(next.location!), { pkceCodeVerifier: verifier, expectedState: state });
     expect(tokens.claims()!.amr).toEqual(expect.arrayContaining(['pwd', 'hwk']));
+  });
+
+  it('hosted /login/mfa: the passkey-only user gets no code field either, and the passkey signs in', async () => {
+    const browser = new Browser();
+    const issuer = `${s.base}/t/oauth-keys`;
+    const loginForm = formOf((await browser.fetch(`${issuer}/login`)).body);
+    const afterPassword = await browser.fetch(loginForm.action, { form: { ...loginForm.fields, email, password: 'correct horse battery staple 42' } });
+    expect(afterPassword.location).toBe(`${issuer}/login/mfa`);
+    const mfaPage = await browser.fetch(afterPassword.location!);
+    expect(mfaPage.status).toBe(200);
+    expect(mfaPage.body).not.toContain('name="code"');
+    expect(mfaPage.body).toContain('id="passkey-assert-form"');
+    expect(mfaPage.headers.get('content-security-policy')).toContain(`script-src 'sha256-${PASSKEY_SCRIPT_HASH}'`);
+    const data = JSON.parse(/id="passkey-assert-form" data-options="([^"]+)"/.exec(mfaPage.body)![1]!.replaceAll('&quot;', '"').replaceAll('&amp;', '&'));
+    const csrf = /name="csrf" value="([^"]+)"/.exec(mfaPage.body)![1]!;
+    const webauthn = JSON.stringify({ challenge_id: data.challenge_id, response: soft.get(data.options) });
+    const done = await browser.fetch(formOf(mfaPage.body).action, { form: { csrf, webauthn } });
+    expect(done.status, done.body).toBe(303);
+    expect(done.location).toBe(`${issuer}/account`);
   });
 });

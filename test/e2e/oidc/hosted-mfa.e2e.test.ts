@@ -62,6 +62,10 @@ describe(`hosted sign-in with a second factor (${backendName})`, () => {
     expect(mfaPage.status).toBe(200);
     expect(mfaPage.body).toContain('Two-step verification');
     expect(mfaPage.body).not.toContain('ghm_'); // the challenge token stays on the server
+    // An authenticator-app user (no passkey): the code field, no passkey button, no script (works without JS).
+    expect(mfaPage.body).toMatch(/<label for="code">Verification code<\/label>\s*<input id="code" name="code"/);
+    expect(mfaPage.body).not.toContain('passkey-assert-form');
+    expect(mfaPage.headers.get('content-security-policy')).not.toContain('script-src');
     const mfaForm = formOf(mfaPage.body);
     expect(mfaForm.action).toMatch(/\/mfa$/);
 

@@ -5,7 +5,8 @@ import * as oidc from 'openid-client';
 import { chromium, type Browser as Chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, patchTenant } from '../../helpers/auth-flows.ts';
-import { backendName, STRONG_PASSWORD } from '../../helpers/test-app.ts';
+import { totpCode } from '../../../src/mfa/totp.ts';
+import { backendName, createTenant, STRONG_PASSWORD } from '../../helpers/test-app.ts';
 import { discover, freePort, oidcTenant, registerClient, startOidcServer, type OidcServer } from './oidc-harness.ts';
 
 const SHOTS = join(process.cwd(), 'test-results', 'oidc');
@@ -20,6 +21,8 @@ describe(`OIDC hosted pages in Chromium (${backendName})`, () => {
   let browser: Chromium;
   let issuer: string;
   let partner: { client_id: string; client_secret?: string };
+  let strictIssuer: string;
+  let strictPartner: { client_id: string; client_secret?: string };
   // The relying party's own web server: where the browser lands after sign-in and sign-out.
   let rp: Server;
   let REDIRECT: string;
@@ -41,6 +44,11 @@ describe(`OIDC hosted pages in Chromium (${backendName})`, () => {
     await patchTenant(s.t, 'acme-corp', { branding: { color: '#0f7b5a' } });
     for (const size of Object.keys(VIEWPORTS)) await createUser(s.t, 'acme-corp', `dana-${size}@acme-corp.test`);
     partner = await registerClient(s, 'acme-corp', { name: 'Partner Analytics', type: 'confidential', redirect_uris: [REDIRECT], post_logout_redirect_uris: [BYE] });
+    // A tenant that requires a second factor, grace period over: its users set one up during the sign-in.
+    strictIssuer = (await createTenant(s.t, 'acme-strict', { settings: { max_sessions_per_user: 100, mfa_policy: 'required', mfa_grace_period: 0 } })).issuer;
+    await patchTenant(s.t, 'acme-strict', { branding: { color: '#0f7b5a' } });
+    for (const size of Object.keys(VIEWPORTS)) await createUser(s.t, 'acme-strict', `erin-${size}@acme-strict.test`);
+    strictPartner = await registerClient(s, 'acme-strict', { name: 'Partner Analytics', type: 'confidential', redirect_uris: [REDIRECT] });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   });
   afterAll(async () => {
@@ -107,6 +115,54 @@ describe(`OIDC hosted pages in Chromium (${backendName})`, () => {
       await shot(page, `error-${size}`);
       await page.goto(`${issuer}/oauth/end_session`);
       await shot(page, `signed-out-${size}`);
+      await context.close();
+    });
+  }
+
+  for (const [size, viewport] of Object.entries(VIEWPORTS)) {
+    it(`sets up the second factor the tenant requires during sign-in, then continues to the client (${size})`, async () => {
+      const config = await discover(strictIssuer, strictPartner.client_id, oidc.ClientSecretBasic(strictPartner.client_secret!));
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid email',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+      });
+      const { page, landed, context } = await openPage(viewport);
+      const violations: string[] = [];
+      page.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+      });
+      await page.goto(url.href);
+      await page.getByLabel('Email').fill(`erin-${size}@acme-strict.test`);
+      await page.getByLabel('Password').fill(STRONG_PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Set up two-step verification' }).waitFor();
+      // The QR code is drawn (inline SVG, allowed by the CSP) and the key is there to type by hand.
+      const qr = await page.locator('.qr svg').boundingBox();
+      expect(qr!.width).toBeGreaterThan(150);
+      const secret = (await page.locator('#totp-key').textContent())!.replaceAll(' ', '');
+      await shot(page, `enroll-${size}`);
+      const now = totpCode(secret);
+      await page.getByLabel('Code from the app').fill(now === '000000' ? '111111' : '000000');
+      await page.getByRole('button', { name: 'Verify and continue' }).click();
+      await expect(page.getByRole('alert').textContent()).resolves.toMatch(/incorrect/);
+      await shot(page, `enroll-error-${size}`);
+      await page.getByLabel('Code from the app').fill(totpCode(secret));
+      await page.getByRole('button', { name: 'Verify and continue' }).click();
+      await page.getByRole('heading', { name: 'Save your backup codes' }).waitFor();
+      expect(await page.locator('ol.codes li').count()).toBe(10);
+      await shot(page, `backup-codes-${size}`);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
+      await page.getByRole('button', { name: 'Allow' }).click();
+      await page.waitForURL((u) => u.href.startsWith(REDIRECT));
+      const tokens = await oidc.authorizationCodeGrant(config, new URL(landed[0]!), { pkceCodeVerifier: verifier, expectedState: state });
+      expect(tokens.claims()).toMatchObject({ acr: 'urn:gatehouse:aal2', amr: expect.arrayContaining(['otp']) });
+      expect(violations).toEqual([]);
       await context.close();
     });
   }
