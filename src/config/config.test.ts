@@ -49,6 +49,7 @@ describe('loadConfig defaults', () => {
       webhookIntervalMs: 2000,
       geoipDb: undefined,
       webhookAllowPrivate: false,
+      jwksAllowPrivate: false,
       metricsToken: undefined,
       smtpUrl: undefined,
       mailFrom: 'Gatehouse <no-reply@localhost>',
