@@ -28,7 +28,7 @@ export function jwksUriProblem(value: string, allowPrivate: boolean): string | n
  * so a flood of bad assertions cannot make Gatehouse hammer the client. Per process; each node fetches for itself.
  */
 export function createClientJwksCache(opts: { allowPrivate: boolean; timeoutMs?: number; max?: number }) {
-  const sets = new Map<string, { keys: JWTVerifyGetKey; at: number; pending?: Promise<JWTVerifyGetKey> }>();
+  const sets = new Map<string, { keys: JWTVerifyGetKey; at: number }>();
   const max = opts.max ?? 1000;
 
   async function fetchSet(uri: string): Promise<JWTVerifyGetKey> {
@@ -40,22 +40,23 @@ export function createClientJwksCache(opts: { allowPrivate: boolean; timeoutMs?:
     return createLocalJWKSet({ keys: doc.keys.filter((k) => k && typeof k === 'object' && !PRIVATE_MEMBERS.some((m) => m in k)) });
   }
 
+  /** One fetch at a time per URL: concurrent assertions wait for the same answer. */
+  const inFlight = new Map<string, Promise<JWTVerifyGetKey>>();
+
   async function load(key: string, uri: string, force: boolean): Promise<JWTVerifyGetKey> {
     const hit = sets.get(key);
-    const age = hit ? Date.now() - hit.at : Infinity;
-    if (hit && (age < (force ? COOLDOWN_MS : FRESH_MS))) return hit.keys;
-    if (hit?.pending) return hit.pending;
-    const pending = fetchSet(uri);
-    if (hit) hit.pending = pending;
-    try {
-      const keys = await pending;
-      if (sets.size >= max && !sets.has(key)) sets.delete(sets.keys().next().value!);
-      sets.set(key, { keys, at: Date.now() });
-      return keys;
-    } catch (err) {
-      if (hit) delete hit.pending;
-      throw err;
-    }
+    if (hit && Date.now() - hit.at < (force ? COOLDOWN_MS : FRESH_MS)) return hit.keys;
+    const running = inFlight.get(key);
+    if (running) return running;
+    const pending = fetchSet(uri)
+      .then((keys) => {
+        if (sets.size >= max && !sets.has(key)) sets.delete(sets.keys().next().value!);
+        sets.set(key, { keys, at: Date.now() });
+        return keys;
+      })
+      .finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
+    return pending;
   }
 
   return {

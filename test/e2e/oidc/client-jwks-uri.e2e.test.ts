@@ -83,6 +83,16 @@ describe(`private_key_jwt with jwks_uri (${backendName})`, () => {
     }
   });
 
+  it('concurrent first assertions share one fetch', async () => {
+    const k = await keyPair('kc');
+    published = [k.jwk];
+    const c = await registerClient(s, 'jwks-acme', { name: 'burst', type: 'service', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${jwksUrl}?c=burst` });
+    const before = fetches;
+    const answers = await Promise.all(Array.from({ length: 5 }, async () => token(await assertion(c.client_id, k.privateKey, 'kc'))));
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 200]);
+    expect(fetches - before).toBe(1);
+  });
+
   it('an unreachable jwks_uri fails closed with invalid_client', async () => {
     const k = await keyPair('k1');
     const c = await registerClient(s, 'jwks-acme', { name: 'gone', type: 'service', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://127.0.0.1:9/none.json' });
