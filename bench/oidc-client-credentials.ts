@@ -13,8 +13,8 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { backendFromEnv, createTenant, startGatehouse } from './lib/gatehouse.ts';
 import { assertClean, runLoadCpu, runLoad, type LoadSettings, type LoadTarget } from './lib/load.ts';
-import { basicAuth, startOidcProvider, createClient, FORM } from './lib/oidc.ts';
-import { benchLine, envNumber, fmt, info, mean, ms } from './lib/report.ts';
+import { basicAuth, comparePeerRounds, startOidcProvider, createClient, FORM } from './lib/oidc.ts';
+import { envNumber, info } from './lib/report.ts';
 
 const BODY = new URLSearchParams({ grant_type: 'client_credentials', scope: 'api:read' }).toString();
 
@@ -39,6 +39,7 @@ export async function run(): Promise<void> {
     await createTenant(gh, slug);
     const service = await createClient(gh, slug, { name: 'bench service', type: 'service', scope: 'api:read' });
     op = await startOidcProvider(backend);
+    const opPid = op.pid;
     const opReady = op.ready as { url: string; clientId: string; clientSecret: string };
 
     const ours: LoadTarget = {
@@ -62,39 +63,15 @@ export async function run(): Promise<void> {
     assertClean('gatehouse warm-up', await runLoad(ours, { ...settings, duration: 3 }));
     assertClean('oidc-provider warm-up', await runLoad(theirs, { ...settings, duration: 3 }));
 
-    const o: number[] = [];
-    const l: number[] = [];
-    const cpuO: number[] = [];
-    const cpuL: number[] = [];
-    // The order flips each round, so neither side always runs right after the other's load.
-    for (let i = 0; i < rounds; i++) {
-      let a: Awaited<ReturnType<typeof runLoadCpu>>;
-      let b: typeof a;
-      if (i % 2 === 0) {
-        a = await runLoadCpu(ours, settings, gh.child.pid);
-        b = await runLoadCpu(theirs, settings, op.pid);
-      } else {
-        b = await runLoadCpu(theirs, settings, op.pid);
-        a = await runLoadCpu(ours, settings, gh.child.pid);
-      }
+    await comparePeerRounds('oidc-client-credentials', 'token', rounds, async () => {
+      const a = await runLoadCpu(ours, settings, gh.child.pid);
       assertClean('gatehouse client_credentials', a);
+      return a;
+    }, async () => {
+      const b = await runLoadCpu(theirs, settings, opPid);
       assertClean('oidc-provider client_credentials', b);
-      o.push(a.rps);
-      l.push(b.rps);
-      cpuO.push(a.cpuUsPerReq);
-      cpuL.push(b.cpuUsPerReq);
-      info(
-        `round ${i + 1}: gatehouse ${fmt(a.rps)}/s (p50 ${ms(a.p50)} p95 ${ms(a.p95)}, ${fmt(a.cpuUsPerReq, 0)} µs CPU/req) | ` +
-          `oidc-provider ${fmt(b.rps)}/s (p50 ${ms(b.p50)} p95 ${ms(b.p95)}, ${fmt(b.cpuUsPerReq, 0)} µs CPU/req)`,
-      );
-    }
-    info(
-      `server CPU per token (noise-robust cross-check): gatehouse ${fmt(mean(cpuO), 0)} µs vs oidc-provider ${fmt(mean(cpuL), 0)} µs ` +
-        `-> CPU-equivalent ratio ${fmt(mean(cpuL) / mean(cpuO))}`,
-    );
-    const ratio = mean(o) / mean(l);
-    info(`target ratio >= 1.50: ${ratio >= 1.5 ? 'met' : 'MISSED'}`);
-    benchLine('oidc-client-credentials', mean(o), mean(l));
+      return b;
+    });
   } finally {
     await op?.stop();
     await gh.stop();

@@ -19,8 +19,8 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Child } from './lib/child.ts';
 import { backendFromEnv, createTenant, createUsers, startGatehouse, type GatehouseProcess } from './lib/gatehouse.ts';
 import { assertClean, runLoadCpu, type LoadResult, type LoadSettings } from './lib/load.ts';
-import { basicAuth, startOidcProvider, Browser, codeFlow, createClient, FORM, REDIRECT_URI, type OAuthClient } from './lib/oidc.ts';
-import { benchLine, envNumber, fmt, info, mean, ms } from './lib/report.ts';
+import { basicAuth, comparePeerRounds, startOidcProvider, Browser, codeFlow, createClient, FORM, REDIRECT_URI, type OAuthClient } from './lib/oidc.ts';
+import { envNumber, info } from './lib/report.ts';
 
 const SCOPE = 'openid offline_access api:read';
 
@@ -140,37 +140,7 @@ export async function run(): Promise<void> {
     await rotate(ours, { ...settings, duration: 3 });
     await rotate(theirs, { ...settings, duration: 3 });
 
-    const o: number[] = [];
-    const l: number[] = [];
-    const cpuO: number[] = [];
-    const cpuL: number[] = [];
-    // The order flips each round, so neither side always runs right after the other's load.
-    for (let i = 0; i < rounds; i++) {
-      let a: Run;
-      let b: Run;
-      if (i % 2 === 0) {
-        a = await rotate(ours, settings);
-        b = await rotate(theirs, settings);
-      } else {
-        b = await rotate(theirs, settings);
-        a = await rotate(ours, settings);
-      }
-      o.push(a.rps);
-      l.push(b.rps);
-      cpuO.push(a.cpuUsPerReq);
-      cpuL.push(b.cpuUsPerReq);
-      info(
-        `round ${i + 1}: gatehouse ${fmt(a.rps)}/s (${a.ok} rotations, p50 ${ms(a.p50)} p95 ${ms(a.p95)}, ${fmt(a.cpuUsPerReq, 0)} µs CPU/req) | ` +
-          `oidc-provider ${fmt(b.rps)}/s (${b.ok} rotations, p50 ${ms(b.p50)} p95 ${ms(b.p95)}, ${fmt(b.cpuUsPerReq, 0)} µs CPU/req)`,
-      );
-    }
-    info(
-      `server CPU per rotation (noise-robust cross-check): gatehouse ${fmt(mean(cpuO), 0)} µs vs oidc-provider ${fmt(mean(cpuL), 0)} µs ` +
-        `-> CPU-equivalent ratio ${fmt(mean(cpuL) / mean(cpuO))}`,
-    );
-    const ratio = mean(o) / mean(l);
-    info(`target ratio >= 1.50: ${ratio >= 1.5 ? 'met' : 'MISSED'}`);
-    benchLine('oidc-refresh', mean(o), mean(l));
+    await comparePeerRounds('oidc-refresh', 'rotation', rounds, () => rotate(ours, settings), () => rotate(theirs, settings), (r) => `${r.ok} rotations, `);
   } finally {
     await op?.stop();
     await gh.stop();

@@ -8,6 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ROOT, spawnChild, type Child } from './child.ts';
 import { api, PASSWORD, type Backend, type GatehouseProcess } from './gatehouse.ts';
+import type { LoadResult } from './load.ts';
+import { benchLine, fmt, info, mean, ms } from './report.ts';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 
@@ -154,4 +156,47 @@ export async function startOidcProvider(backend: Backend): Promise<Child & { ada
   const adapter = process.env.BENCH_OIDC_PROVIDER_ADAPTER ?? (backend === 'server' ? 'redis' : 'memory');
   const child = await spawnChild(join(ROOT, 'bench/lib/oidc-provider-server.ts'), { env: { BENCH_OIDC_PROVIDER_ADAPTER: adapter } });
   return Object.assign(child, { adapter });
+}
+
+/**
+ * The peer comparison both token benchmarks run: `rounds` alternating rounds (the order flips each round, so neither
+ * side always runs right after the other's load), a line per round, the server-CPU cross-check, the target line and
+ * the BENCH line. `unit` names one operation ("token", "rotation"); `detail` adds to each side's round figures.
+ */
+export async function comparePeerRounds(
+  name: string,
+  unit: string,
+  rounds: number,
+  ours: () => Promise<LoadResult & { cpuUsPerReq: number }>,
+  theirs: () => Promise<LoadResult & { cpuUsPerReq: number }>,
+  detail: (r: LoadResult) => string = () => '',
+): Promise<void> {
+  const o: number[] = [];
+  const l: number[] = [];
+  const cpuO: number[] = [];
+  const cpuL: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    let a: LoadResult & { cpuUsPerReq: number };
+    let b: typeof a;
+    if (i % 2 === 0) {
+      a = await ours();
+      b = await theirs();
+    } else {
+      b = await theirs();
+      a = await ours();
+    }
+    o.push(a.rps);
+    l.push(b.rps);
+    cpuO.push(a.cpuUsPerReq);
+    cpuL.push(b.cpuUsPerReq);
+    const side = (r: typeof a) => `${fmt(r.rps)}/s (${detail(r)}p50 ${ms(r.p50)} p95 ${ms(r.p95)}, ${fmt(r.cpuUsPerReq, 0)} µs CPU/req)`;
+    info(`round ${i + 1}: gatehouse ${side(a)} | oidc-provider ${side(b)}`);
+  }
+  info(
+    `server CPU per ${unit} (noise-robust cross-check): gatehouse ${fmt(mean(cpuO), 0)} µs vs oidc-provider ${fmt(mean(cpuL), 0)} µs ` +
+      `-> CPU-equivalent ratio ${fmt(mean(cpuL) / mean(cpuO))}`,
+  );
+  const ratio = mean(o) / mean(l);
+  info(`target ratio >= 1.50: ${ratio >= 1.5 ? 'met' : 'MISSED'}`);
+  benchLine(name, mean(o), mean(l));
 }

@@ -2,7 +2,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../helpers/auth-flows.ts';
 import { backendName, bearer, STRONG_PASSWORD } from '../../helpers/test-app.ts';
-import { Browser, discover, oidcTenant, registerClient, runBrowser, startOidcServer, type OidcServer } from '../oidc/oidc-harness.ts';
+import { Browser, discover, oidcTenant, registerClient, runBrowser, startOidcServer, type OidcServer, pkceAuthorization } from '../oidc/oidc-harness.ts';
 import { formAt } from './page-browser.ts';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
@@ -28,15 +28,7 @@ describe(`hosted connected apps page (${backendName})`, () => {
 
   /** Signs the browser in through an authorization of Acme Notes (consent allowed) and returns the app's tokens. */
   async function authorizeNotes(browser: Browser) {
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const url = oidc.buildAuthorizationUrl(cfg, {
-      redirect_uri: REDIRECT,
-      scope: 'openid profile offline_access notes:read',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-    });
+    const { url, verifier, state } = await pkceAuthorization(cfg, REDIRECT, 'openid profile offline_access notes:read');
     const callback = await runBrowser(browser, url.href, REDIRECT, { email: 'dora@cap-acme.test', password: STRONG_PASSWORD, consent: 'allow' });
     return oidc.authorizationCodeGrant(cfg, callback, { pkceCodeVerifier: verifier, expectedState: state });
   }

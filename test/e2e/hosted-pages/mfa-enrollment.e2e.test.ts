@@ -5,7 +5,7 @@ import { acrOf } from '../../../src/oauth/tokens/id-token.ts';
 import { createUser, tenantQuery } from '../../helpers/auth-flows.ts';
 import { backendName, STRONG_PASSWORD } from '../../helpers/test-app.ts';
 import { codeAt, oathtool } from '../mfa/mfa-helpers.ts';
-import { Browser, discover, formOf, registerClient, startOidcServer, type OidcServer } from '../oidc/oidc-harness.ts';
+import { Browser, discover, formOf, registerClient, startOidcServer, type OidcServer, pkceAuthorization } from '../oidc/oidc-harness.ts';
 import { createTenant } from '../../helpers/test-app.ts';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
@@ -38,15 +38,7 @@ describe(`hosted enrollment step required by the tenant's MFA policy (${backendN
   afterAll(() => s?.close());
 
   async function authorize(browser: Browser) {
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT,
-      scope: 'openid email',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-    });
+    const { url, verifier, state } = await pkceAuthorization(config, REDIRECT, 'openid email');
     let res = await browser.fetch(url.href);
     while (res.status === 303 || res.status === 302) res = await browser.fetch(new URL(res.location!, url).href);
     return { res, verifier, state };

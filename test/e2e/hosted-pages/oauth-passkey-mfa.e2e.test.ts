@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSKEY_SCRIPT_HASH } from '../../../src/hosted/passkey-script.ts';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.ts';
 import { backendName, bearer, login, register } from '../../helpers/test-app.ts';
-import { Browser, discover, formOf, oidcTenant, registerClient, startOidcServer, type OidcServer } from '../oidc/oidc-harness.ts';
+import { Browser, discover, formOf, oidcTenant, registerClient, startOidcServer, type OidcServer, pkceAuthorization } from '../oidc/oidc-harness.ts';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
 
@@ -36,15 +36,7 @@ describe(`hosted OAuth sign-in with a passkey as the second step (${backendName}
 
   it('password, then the passkey on the second-step page (its script allowed by hash), then the code: amr pwd + hwk', async () => {
     const browser = new Browser();
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT,
-      scope: 'openid email',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-    });
+    const { url, verifier, state } = await pkceAuthorization(config, REDIRECT, 'openid email');
     let res = await browser.fetch(url.href);
     while (res.status === 303 || res.status === 302) res = await browser.fetch(new URL(res.location!, url).href);
     const loginForm = formOf(res.body);

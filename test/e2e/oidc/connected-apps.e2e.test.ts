@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents, createUser, signIn, tenantQuery } from '../../helpers/auth-flows.ts';
 import { backendName, bearer, expectError, STRONG_PASSWORD } from '../../helpers/test-app.ts';
-import { Browser, discover, oidcTenant, registerClient, runBrowser, startOidcServer, type OidcServer } from './oidc-harness.ts';
+import { Browser, discover, oidcTenant, registerClient, runBrowser, startOidcServer, type OidcServer, pkceAuthorization } from './oidc-harness.ts';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
 
@@ -34,15 +34,7 @@ describe(`connected apps API (${backendName})`, () => {
   let webCfg: oidc.Configuration;
 
   async function authorize(cfg: oidc.Configuration, browser: Browser, scope: string, o: Parameters<typeof runBrowser>[3] = {}) {
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const url = oidc.buildAuthorizationUrl(cfg, {
-      redirect_uri: REDIRECT,
-      scope,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-    });
+    const { url, verifier, state } = await pkceAuthorization(cfg, REDIRECT, scope);
     const callback = await runBrowser(browser, url.href, REDIRECT, { email: alice.email, password: STRONG_PASSWORD, ...o });
     return { callback, verifier, state };
   }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../../src/mfa/totp.ts';
 import { createUser } from '../../helpers/auth-flows.ts';
 import { backendName, bearer, login, STRONG_PASSWORD } from '../../helpers/test-app.ts';
-import { Browser, discover, formOf, oidcTenant, registerClient, startOidcServer, type OidcServer } from './oidc-harness.ts';
+import { Browser, discover, formOf, oidcTenant, registerClient, startOidcServer, type OidcServer, pkceAuthorization } from './oidc-harness.ts';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
 
@@ -35,16 +35,7 @@ describe(`hosted sign-in with a second factor (${backendName})`, () => {
   afterAll(() => s?.close());
 
   async function start(browser: Browser, extra: Record<string, string> = {}, cfg = config) {
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const url = oidc.buildAuthorizationUrl(cfg, {
-      redirect_uri: REDIRECT,
-      scope: 'openid email',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-      ...extra,
-    });
+    const { url, verifier, state } = await pkceAuthorization(cfg, REDIRECT, 'openid email', extra);
     let res = await browser.fetch(url.href);
     // Follows the hosted pages, stopping at a page or at the way back to the client.
     while ((res.status === 303 || res.status === 302) && !res.location!.startsWith(REDIRECT)) res = await browser.fetch(new URL(res.location!, url).href);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, patchTenant } from '../../helpers/auth-flows.ts';
 import { totpCode } from '../../../src/mfa/totp.ts';
 import { backendName, createTenant, STRONG_PASSWORD } from '../../helpers/test-app.ts';
-import { discover, freePort, oidcTenant, registerClient, startOidcServer, type OidcServer } from './oidc-harness.ts';
+import { discover, freePort, oidcTenant, registerClient, startOidcServer, type OidcServer, pkceAuthorization } from './oidc-harness.ts';
 
 const SHOTS = join(process.cwd(), 'test-results', 'oidc');
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
@@ -70,15 +70,7 @@ describe(`OIDC hosted pages in Chromium (${backendName})`, () => {
   for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     it(`signs in, consents and returns to the client (${size})`, async () => {
       const config = await discover(issuer, partner.client_id, oidc.ClientSecretBasic(partner.client_secret!));
-      const verifier = oidc.randomPKCECodeVerifier();
-      const state = oidc.randomState();
-      const url = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: REDIRECT,
-        scope: 'openid email profile',
-        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-        state,
-      });
+      const { url, verifier, state } = await pkceAuthorization(config, REDIRECT, 'openid email profile');
       const { page, landed, context } = await openPage(viewport);
       await page.goto(url.href);
       await expect(page.getByRole('heading', { name: 'Sign in' }).isVisible()).resolves.toBe(true);
@@ -122,15 +114,7 @@ describe(`OIDC hosted pages in Chromium (${backendName})`, () => {
   for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     it(`sets up the second factor the tenant requires during sign-in, then continues to the client (${size})`, async () => {
       const config = await discover(strictIssuer, strictPartner.client_id, oidc.ClientSecretBasic(strictPartner.client_secret!));
-      const verifier = oidc.randomPKCECodeVerifier();
-      const state = oidc.randomState();
-      const url = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: REDIRECT,
-        scope: 'openid email',
-        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-        state,
-      });
+      const { url, verifier, state } = await pkceAuthorization(config, REDIRECT, 'openid email');
       const { page, landed, context } = await openPage(viewport);
       const violations: string[] = [];
       page.on('console', (m) => {

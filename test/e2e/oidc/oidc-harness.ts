@@ -53,6 +53,21 @@ export function discover(issuer: string, clientId: string, auth?: oidc.ClientAut
 }
 
 /** A browser for the hosted pages: keeps cookies, follows nothing by itself. */
+/** An authorization URL for the code flow with PKCE S256 and a fresh state, with the values the exchange needs. */
+export async function pkceAuthorization(config: oidc.Configuration, redirectUri: string, scope: string, extra: Record<string, string> = {}) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    ...extra,
+  });
+  return { url, verifier, state };
+}
+
 export class Browser {
   readonly jar = new Map<string, string>();
   /** Sent with every request (Accept-Language, ...). */
