@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { Gatehouse } from '../../context.ts';
 import type { ResolvedTenant } from '../../tenancy/tenant-directory.ts';
-import { InvalidClient, InvalidRequest, OAuthError } from '../oauth-error.ts';
+import { InvalidClient, InvalidRequest } from '../oauth-error.ts';
+import { JwksFetchError } from './client-jwks.ts';
 import type { AuthMethod, ClientRow } from './client.model.ts';
 import { findClientCached } from './client-cache.ts';
 import { verifyClientSecret } from './client-secret.ts';
@@ -87,27 +88,13 @@ export async function authenticateClient(gh: Gatehouse, tenant: ResolvedTenant, 
 async function verifyAssertion(gh: Gatehouse, tenant: ResolvedTenant, client: ClientRow, assertion: string, endpoint: string) {
   if (!client.jwks && !client.jwks_uri) throw InvalidClient('The client has no registered keys.');
   const checks = { issuer: client.client_id, subject: client.client_id, audience: [tenant.issuer, endpoint], algorithms: ASSERTION_ALGS, requiredClaims: ['exp', 'jti'], clockTolerance: 5 };
-  const published = async (refresh: boolean) => {
-    try {
-      return await gh.clientJwks.keys(tenant.id, client, refresh);
-    } catch {
-      throw InvalidClient('The client’s keys could not be fetched from its jwks_uri.');
-    }
-  };
   let payload;
   try {
-    if (client.jwks) ({ payload } = await jwtVerify(assertion, createLocalJWKSet(client.jwks as never), checks));
-    else {
-      try {
-        ({ payload } = await jwtVerify(assertion, await published(false), checks));
-      } catch (err) {
-        // A key the set does not have: the client may have rotated; fetch again (rate-limited) and retry once.
-        if (!(err instanceof joseErrors.JWKSNoMatchingKey)) throw err;
-        ({ payload } = await jwtVerify(assertion, await published(true), checks));
-      }
-    }
+    // A remote set fetches again on an unknown kid (the client rotated), at most every 30 s.
+    const keys = client.jwks ? createLocalJWKSet(client.jwks as never) : gh.clientJwks.keys(tenant.id, client);
+    ({ payload } = await jwtVerify(assertion, keys, checks));
   } catch (err) {
-    if (err instanceof OAuthError) throw err;
+    if (err instanceof JwksFetchError || err instanceof joseErrors.JWKSTimeout) throw InvalidClient('The client’s keys could not be fetched from its jwks_uri.');
     const why = err instanceof joseErrors.JWTExpired ? 'has expired' : err instanceof joseErrors.JWTClaimValidationFailed ? `has a wrong ${err.claim} claim` : 'is invalid';
     throw InvalidClient(`The client assertion ${why}.`);
   }
