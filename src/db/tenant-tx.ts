@@ -1,3 +1,4 @@
+import { createBatchGroup } from './batch-group.ts';
 import type { Database, Queryable, QueryResult } from './database.ts';
 
 /** The role tenant work runs as: it owns nothing and cannot bypass row-level security. */
@@ -29,8 +30,27 @@ export function withTenantTx<T>(db: Database, tenantId: string, fn: (tx: TenantD
  * or PGlite call is measurable. Returns the statements' results, in order.
  */
 export async function tenantBatch(db: Database, tenantId: string, ...statements: string[]): Promise<QueryResult<Record<string, unknown>>[]> {
-  const results = await db.batch(`${tenantPreamble(tenantId)};\n${statements.join(';\n')}`);
+  const preamble = tenantPreamble(tenantId);
+  // The embedded database runs one call at a time: concurrent batches go together (batch-group.ts). PostgreSQL
+  // runs them side by side on the pool's connections.
+  if (db.kind === 'pglite') return groupOf(db).submit(tenantId, statements);
+  return runTenantBatch(db, preamble, statements);
+}
+
+async function runTenantBatch(db: Database, preamble: string, statements: string[]): Promise<QueryResult<Record<string, unknown>>[]> {
+  const results = await db.batch(`${preamble};\n${statements.join(';\n')}`);
   return results.slice(2);
+}
+
+const groups = new WeakMap<Database, ReturnType<typeof createBatchGroup>>();
+
+function groupOf(db: Database) {
+  let g = groups.get(db);
+  if (!g) {
+    g = createBatchGroup((tenantId, statements) => runTenantBatch(db, tenantPreamble(tenantId), statements));
+    groups.set(db, g);
+  }
+  return g;
 }
 
 function tenantPreamble(tenantId: string): string {

@@ -4,12 +4,20 @@ import { tenantBatch, type TenantDb } from '../db/tenant-tx.ts';
 import type { Role } from '../rbac/roles.ts';
 import { PROFILE_FIELDS, type ProfilePatch, type UserRow, type UserStatus } from './user.model.ts';
 
-export const USER_COLUMNS = `id, tenant_id, email, email_verified, password_hash, name, given_name, family_name, locale, timezone,
-  status, role, last_login_at, login_count, created_by, created_at, updated_at, locked_until`;
+/** A UserRow's columns; gatehouse_read_user and gatehouse_rotate_refresh (migration 020) return the same, in order. */
+export const USER_COLUMN_NAMES = [
+  'id', 'tenant_id', 'email', 'email_verified', 'password_hash', 'name', 'given_name', 'family_name', 'locale', 'timezone',
+  'status', 'role', 'last_login_at', 'login_count', 'created_by', 'created_at', 'updated_at', 'locked_until',
+] as const;
 
-/** One round trip, outside any larger transaction: the hot authenticated read (GET /me). */
+export const USER_COLUMNS = USER_COLUMN_NAMES.join(', ');
+
+/**
+ * One round trip, outside any larger transaction: the hot authenticated read (GET /me), through a function whose plan
+ * is cached (migration 020; planning was most of this read's cost on the embedded database).
+ */
 export async function readUser(db: Database, tenantId: string, id: string): Promise<UserRow | undefined> {
-  const [r] = await tenantBatch(db, tenantId, `SELECT ${USER_COLUMNS} FROM users WHERE id = ${sql`${id}`}::uuid`);
+  const [r] = await tenantBatch(db, tenantId, sql`SELECT * FROM gatehouse_read_user(${id}::uuid)`);
   return r!.rows[0] as UserRow | undefined;
 }
 

@@ -3,7 +3,7 @@ import type { Database } from '../db/database.ts';
 import { sql } from '../db/sql.ts';
 import { tenantBatch } from '../db/tenant-tx.ts';
 import type { UserRow } from '../identity/user.model.ts';
-import { USER_COLUMNS } from '../identity/user.queries.ts';
+import { USER_COLUMN_NAMES } from '../identity/user.queries.ts';
 import { sha256 } from '../shared/crypto.ts';
 import type { TenantSettings } from '../tenancy/tenant.model.ts';
 import { newRefreshToken, REFRESH_PREFIX } from './session.queries.ts';
@@ -26,9 +26,9 @@ export type QuickRotation =
   | { kind: 'slow' };
 
 /**
- * The common rotation in one round trip (gatehouse_rotate_refresh, migration 013): the token, its session and the
- * user checked, the rotation written with its audit event, and the user read back for the new access token. Changes
- * nothing unless it answers 'rotated'.
+ * The common rotation in one statement (gatehouse_rotate_refresh, migrations 013 and 020): the token, its session and
+ * the user checked, the rotation written with its audit event, and the user returned for the new access token.
+ * Changes nothing unless it answers 'rotated'.
  */
 export async function rotateRefreshTokenQuick(
   db: Database,
@@ -41,23 +41,19 @@ export async function rotateRefreshTokenQuick(
   if (!presented.startsWith(REFRESH_PREFIX) || presented.length > 100) return { kind: 'invalid' };
   const refreshToken = newRefreshToken();
   const newHash = sha256(refreshToken);
-  const [r, u] = await tenantBatch(
+  const [r] = await tenantBatch(
     db,
     tenantId,
-    sql`SELECT kind, session_id, user_id, amr, aal, scopes, parent_session_id, auth_time FROM gatehouse_rotate_refresh(
+    sql`SELECT * FROM gatehouse_rotate_refresh(
       ${sha256(presented)}::text, ${clientId}::text, ${newHash}::text, ${settings.session_idle_ttl}::int,
       ${settings.refresh_token_ttl}::int, ${ctx.ip ?? null}::text, ${ctx.userAgent?.slice(0, 512) ?? null}::text,
       ${ctx.requestId ?? null}::text)`,
-    // Empty unless the rotation happened: the new token is what finds the user.
-    `SELECT ${USER_COLUMNS} FROM users WHERE id = (SELECT s.user_id FROM sessions s
-      WHERE s.id = (SELECT t.session_id FROM refresh_tokens t WHERE t.token_hash = ${sql`${newHash}::text`}))`,
   );
-  const row = r!.rows[0] as ({ kind: 'rotated' | 'invalid' | 'slow'; session_id: string } & Omit<RotatedSession, 'id'>) | undefined;
+  const row = r!.rows[0] as ({ kind: 'rotated' | 'invalid' | 'slow'; session_id: string } & Omit<RotatedSession, 'id'> & Record<`u_${string}`, unknown>) | undefined;
   if (!row || row.kind === 'slow') return { kind: 'slow' };
   if (row.kind === 'invalid') return { kind: 'invalid' };
-  const user = u!.rows[0] as UserRow | undefined;
-  // The function checked the user under lock in this very transaction; absent here would be a bug, not a case.
-  if (!user) throw new Error('refresh rotation committed without its user');
-  const { session_id, kind: _kind, ...rest } = row;
-  return { kind: 'rotated', session: { id: session_id, ...rest }, user, refreshToken };
+  // The user comes back as u_-prefixed columns (USER_COLUMNS' names, migration 020), read under the same check.
+  const user = Object.fromEntries(USER_COLUMN_NAMES.map((c) => [c, row[`u_${c}`]])) as unknown as UserRow;
+  const { session_id, user_id, amr, aal, scopes, parent_session_id, auth_time } = row;
+  return { kind: 'rotated', session: { id: session_id, user_id, amr, aal, scopes, parent_session_id, auth_time }, user, refreshToken };
 }
