@@ -71,7 +71,9 @@ export async function startServer(
   }
   const webhooks = config.webhookIntervalMs > 0 ? startWebhookWorker(gh, config.webhookIntervalMs) : undefined;
   const mail = config.mailIntervalMs > 0 ? startMailWorker(gh, config.mailIntervalMs) : undefined;
-  if (!config.smtpUrl) gh.logger.warn('SMTP_URL is not set: mail is kept in the outbox and printed to the log (development only)');
+  if (!config.smtpUrl) {
+    gh.logger.warn({ mailDir: config.mailDir }, 'SMTP_URL is not set: mail (tenants without their own SMTP server) is written as .eml files to the mail drop (development only)');
+  }
   gh.logger.info({ url, publicUrl: config.publicUrl, database: gh.db.kind, kv: gh.kv.kind }, 'Gatehouse listening');
   return {
     gh,

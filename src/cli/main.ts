@@ -93,6 +93,8 @@ export async function main(argv: string[]): Promise<number> {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       process.stdout.write(`Gatehouse is listening on ${server.url} (public URL ${config.publicUrl})\n`);
+      // Where a newcomer finds the verification and reset links (tenants with their own SMTP server still use it).
+      if (!config.smtpUrl) process.stdout.write(`No SMTP_URL: mail is written to ${config.mailDir} as .eml files (open them in any mail program)\n`);
       return -1;
     }
     case 'migrate': {

@@ -54,7 +54,14 @@ describe('loadConfig defaults', () => {
       smtpUrl: undefined,
       mailFrom: 'Gatehouse <no-reply@localhost>',
       mailIntervalMs: 2000,
+      mailDir: resolve('./.gatehouse/mail'),
     });
+  });
+
+  it('puts the mail drop in the data directory unless GATEHOUSE_MAIL_DIR names one', () => {
+    expect(loadConfig({ GATEHOUSE_DATA_DIR: '/var/lib/gh' }).mailDir).toBe(resolve('/var/lib/gh/mail'));
+    expect(loadConfig({ GATEHOUSE_DATA_DIR: '/var/lib/gh', GATEHOUSE_MAIL_DIR: 'dev-mail' }).mailDir).toBe(resolve('dev-mail'));
+    expect(loadConfig({ GATEHOUSE_MAIL_DIR: '' }).mailDir).toBe(resolve('./.gatehouse/mail'));
   });
 
   it('SMTP_URL takes smtp:// or smtps:// only, and a bad one is reported without echoing it (it holds a password)', () => {

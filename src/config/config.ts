@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 const bool = z
@@ -39,6 +39,7 @@ const envSchema = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be smtp://[user:pass@]host:port or smtps://...' }).optional(),
   MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
   GATEHOUSE_MAIL_INTERVAL_MS: int(0, 3_600_000).default(2000),
+  GATEHOUSE_MAIL_DIR: z.string().min(1).optional(),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -72,12 +73,14 @@ export interface Config {
   jwksAllowPrivate: boolean;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
-  /** SMTP delivery (`smtp://user:pass@host:port`, `smtps://...`); unset = mail is kept in the outbox and logged. Never logged itself. */
+  /** SMTP delivery (`smtp://user:pass@host:port`, `smtps://...`); unset = mail is written to mailDir. Never logged itself. */
   smtpUrl: string | undefined;
   /** Default sender (`Name <address>`); a tenant may override name and address. */
   mailFrom: string;
   /** How often due mail is sent (0 = never). */
   mailIntervalMs: number;
+  /** Where mail is written as .eml files (0600, in a 0700 directory) when no SMTP server is configured (development). */
+  mailDir: string;
 }
 
 export class ConfigError extends Error {
@@ -131,11 +134,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const dataDir = resolve(e.GATEHOUSE_DATA_DIR);
   const displayHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? '127.0.0.1' : e.HOST;
   return {
     port: e.PORT,
     host: e.HOST,
-    dataDir: resolve(e.GATEHOUSE_DATA_DIR),
+    dataDir,
     publicUrl: (e.GATEHOUSE_PUBLIC_URL ?? `http://${displayHost}:${e.PORT}`).replace(/\/+$/, ''),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -162,5 +166,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     mailIntervalMs: e.GATEHOUSE_MAIL_INTERVAL_MS,
+    mailDir: e.GATEHOUSE_MAIL_DIR ? resolve(e.GATEHOUSE_MAIL_DIR) : join(dataDir, 'mail'),
   };
 }

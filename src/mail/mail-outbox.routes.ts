@@ -97,7 +97,7 @@ export async function mailOutboxRoutes(app: FastifyInstance, { gh }: { gh: Gateh
         ownSmtp: (await tx.query('SELECT 1 FROM tenant_smtp')).rows.length > 0,
       }));
       const page = rows.slice(0, limit);
-      // Bodies hold one-time links: shown only in development (no SMTP), where they are in the log anyway.
+      // Bodies hold one-time links: shown only in development (no SMTP), where they are in the mail drop anyway.
       const showBodies = !gh.config.smtpUrl && !ownSmtp;
       const messages = page.map((r) => {
         let text: string | undefined;

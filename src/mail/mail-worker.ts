@@ -2,6 +2,7 @@ import nodemailer from 'nodemailer';
 import type { Gatehouse } from '../context.ts';
 import { withPlatformTx, withTenantTx } from '../db/tenant-tx.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
+import { dropMail } from './mail-drop.ts';
 import { mailBodyContext } from './outbox.ts';
 import { readTenantSmtp } from './tenant-smtp.ts';
 import { startPeriodic } from '../shared/periodic.ts';
@@ -101,9 +102,11 @@ function describeError(err: unknown, smtpUrl: string): string {
  * message by the lease (the receiver may then see it twice, never zero times).
  *
  * A tenant with its own SMTP server (tenant_smtp, set by the platform operator) sends through it; the others through
- * SMTP_URL. With neither (the embedded development default) a message is printed to the log instead and marked
- * `logged`. This is the one place a one-time link or code is ever written to a log: it exists so that a newcomer
- * can finish every flow locally, and never happens once SMTP is configured.
+ * SMTP_URL. With neither (the embedded development default, and PostgreSQL without SMTP alike) a message is written
+ * as an .eml file into the mail drop (GATEHOUSE_MAIL_DIR, default <data dir>/mail; see mail-drop.ts) and marked
+ * `logged`, so a newcomer can finish every flow locally. The log then names only the message, its tenant, template
+ * and file: never its text, subject or recipient, which carry one-time links and codes. A drop that cannot be
+ * written is retried like a failed SMTP delivery.
  */
 export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}): Promise<MailRunResult> {
   const base = opts.baseBackoffMs ?? 10_000;
@@ -169,11 +172,40 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
     }
     const from = senderOf(gh.config.mailFrom, effectiveSettings(tenant));
     const smtp = await smtpOf(m.tenant_id);
+    // An SMTP or mail-drop failure: retried with backoff, given up after maxAttempts.
+    const retryOrFail = async (err: unknown, smtpUrl: string) => {
+      const final = attempts >= maxAttempts;
+      if (final) result.failed++;
+      else result.retrying++;
+      const delayMs = Math.min(base * 2 ** m.attempts, max);
+      const error = describeError(err, smtpUrl);
+      await record(
+        `UPDATE mail_outbox SET attempts = $2, last_error = $3, status = CASE WHEN $4::boolean THEN 'failed' ELSE 'queued' END,
+           next_attempt_at = now() + make_interval(secs => $5::double precision) WHERE id = $1`,
+        [attempts, error, final, delayMs / 1000],
+      );
+      gh.logger.warn({ mail: m.id, tenant: tenant.slug, attempts, error, final }, 'mail delivery failed');
+    };
     if (!smtp) {
-      // Development only (no SMTP configured): the message, links included, goes to the log. See above.
-      gh.logger.info({ mail: { id: m.id, tenant: tenant.slug, to: m.to_address, subject: m.subject, template: m.template }, text: body.text }, 'mail not sent (no SMTP_URL): printed here instead');
+      // Development (no SMTP configured): into the mail drop. The body stays sealed in the outbox, where the admin
+      // listing shows it while no SMTP is configured. See above.
+      let dropped: { file: string; messageId: string };
+      try {
+        dropped = await dropMail(
+          gh.config.mailDir,
+          { id: m.id, createdAt: m.created_at, tenant: tenant.slug, template: m.template },
+          { from, to: m.to_address, subject: m.subject, text: body.text, html: body.html },
+        );
+      } catch (err) {
+        await retryOrFail(err, '');
+        continue;
+      }
       result.logged++;
-      await record(`UPDATE mail_outbox SET status = 'logged', attempts = $2, from_address = $3, last_error = NULL, sent_at = now() WHERE id = $1`, [attempts, from.address]);
+      await record(
+        `UPDATE mail_outbox SET status = 'logged', attempts = $2, from_address = $3, message_id = $4, last_error = NULL, sent_at = now() WHERE id = $1`,
+        [attempts, from.address, dropped.messageId.slice(0, 300) || null],
+      );
+      gh.logger.info({ mail: { id: m.id, tenant: tenant.slug, template: m.template }, file: dropped.file }, 'mail written to the mail drop (no SMTP configured)');
       continue;
     }
     try {
@@ -186,17 +218,7 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
       );
       gh.logger.debug({ mail: m.id, tenant: tenant.slug, attempts }, 'mail sent');
     } catch (err) {
-      const final = attempts >= maxAttempts;
-      if (final) result.failed++;
-      else result.retrying++;
-      const delayMs = Math.min(base * 2 ** m.attempts, max);
-      const error = describeError(err, smtp.url);
-      await record(
-        `UPDATE mail_outbox SET attempts = $2, last_error = $3, status = CASE WHEN $4::boolean THEN 'failed' ELSE 'queued' END,
-           next_attempt_at = now() + make_interval(secs => $5::double precision) WHERE id = $1`,
-        [attempts, error, final, delayMs / 1000],
-      );
-      gh.logger.warn({ mail: m.id, tenant: tenant.slug, attempts, error, final }, 'mail delivery failed');
+      await retryOrFail(err, smtp.url);
     }
   }
   return result;

@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFromMail } from '../../helpers/smtp-sink.ts';
 import { backendName, freshPostgres, STRONG_PASSWORD, TEST_PG } from '../../helpers/test-app.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/gatehouse.js', import.meta.url));
@@ -240,6 +242,49 @@ describe(`gatehouse CLI (${backendName})`, () => {
       const created = events.find((e) => e.subject_id === u.id);
       expect(created).toMatchObject({ actor_type: 'platform' });
       if (!TEST_PG) expect(created!.user_agent).not.toBe('lightMyRequest');
+    }, 60_000);
+
+    it('a newcomer finishes sign-up verification from the mail drop the server announces (no SMTP)', async () => {
+      const mailDir = join(dataDir, 'mail');
+      expect(serverOut).toContain(`No SMTP_URL: mail is written to ${mailDir}`);
+      const email = 'newcomer@acme.test';
+      const reg = await fetch(`${serverUrl}/t/acme/api/v1/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: STRONG_PASSWORD }),
+      });
+      expect(reg.status, await reg.clone().text()).toBe(201);
+      // The server's own mail worker (every 2 s by default) writes the file.
+      let text: string | undefined;
+      let file = '';
+      for (let i = 0; i < 50 && text === undefined; i++) {
+        for (const f of existsSync(mailDir) ? readdirSync(mailDir).filter((n) => n.includes('-acme-email_verification-')) : []) {
+          const parsed = await simpleParser(readFileSync(join(mailDir, f)));
+          if (parsed.text && (Array.isArray(parsed.to) ? parsed.to : [parsed.to]).some((a) => a?.text === email)) [text, file] = [parsed.text, f];
+        }
+        if (text === undefined) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(text, `no verification mail in ${mailDir}`).toBeDefined();
+      expect(mode(mailDir).toString(8)).toBe('700');
+      expect(mode(join(mailDir, file)).toString(8)).toBe('600');
+      expect(text).toContain(`${serverUrl}/t/acme/verify-email?token=`);
+      const token = tokenFromMail({ text: text! });
+      // The link opens the confirmation page; its button posts the token.
+      const page = await fetch(`${serverUrl}/t/acme/verify-email?token=${token}`);
+      expect(page.status).toBe(200);
+      const verify = await fetch(`${serverUrl}/t/acme/api/v1/auth/verify-email`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token }),
+      });
+      expect(verify.status, await verify.clone().text()).toBe(204);
+      const login = await fetch(`${serverUrl}/t/acme/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: STRONG_PASSWORD }),
+      });
+      expect(((await login.json()) as { user: { email_verified: boolean } }).user.email_verified).toBe(true);
+      expect(serverOut).not.toContain(token);
     }, 60_000);
 
     it('errors from the server come back as clear messages with a non-zero exit', async () => {

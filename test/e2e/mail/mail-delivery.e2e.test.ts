@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPlatformTx } from '../../../src/db/tenant-tx.ts';
 import { cleanupMail, deliverDueMail, startMailWorker } from '../../../src/mail/mail-worker.ts';
-import { createLogger } from '../../../src/observability/logger.ts';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, type TestApp } from '../../helpers/test-app.ts';
 import { SMTP_PASS, startSmtpSink, tokenFromMail, type SmtpSink } from '../../helpers/smtp-sink.ts';
 
@@ -272,34 +271,5 @@ describe(`a tenant's own SMTP server (${backendName})`, () => {
       'VALIDATION_ERROR',
     );
     expectError(await t.app.inject({ method: 'GET', url: '/api/v1/platform/tenants/no-such-tenant/smtp', headers: bearer(t.platformToken) }), 404, 'TENANT_NOT_FOUND');
-  });
-});
-
-describe(`mail without SMTP: outbox and log (${backendName})`, () => {
-  const lines: string[] = [];
-  let t: TestApp;
-
-  beforeAll(async () => {
-    const logger = createLogger('info', { write: (l: string) => void lines.push(l) });
-    t = await buildTestApp({}, { logger });
-    await createTenant(t, 'mail-dev');
-    expect((await register(t, 'mail-dev', 'dev@dev.test')).statusCode).toBe(201);
-  });
-  afterAll(() => t?.close());
-
-  it('keeps the message, prints it to the log, marks it logged, and shows the admin its text', async () => {
-    expect((await forgot(t, 'mail-dev', 'dev@dev.test')).statusCode).toBe(202);
-    // The registration's verification mail and the reset mail.
-    expect(await deliverDueMail(t.gh)).toMatchObject({ attempted: 2, logged: 2 });
-    const line = lines.find((l) => l.includes('no SMTP_URL') && l.includes('"template":"password_reset"'));
-    expect(line).toBeDefined();
-    const token = tokenFromMail({ text: JSON.parse(line!).text });
-    const msgs = await outbox(t, 'mail-dev', await adminToken(t, 'mail-dev'));
-    const m = msgs.find((x) => x.template === 'password_reset')!;
-    expect(m.status).toBe('logged');
-    expect(m.text).toContain(`token=${token}`);
-    // The link in the log works.
-    const reset = await t.app.inject({ method: 'POST', url: '/t/mail-dev/api/v1/auth/password/reset', payload: { token, password: 'a fresh and different passphrase 7' } });
-    expect(reset.statusCode, reset.body).toBe(204);
   });
 });
