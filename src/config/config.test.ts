@@ -54,6 +54,7 @@ describe('loadConfig defaults', () => {
       smtpUrl: undefined,
       mailFrom: 'Gatehouse <no-reply@localhost>',
       mailIntervalMs: 2000,
+      backchannelIntervalMs: 2000,
     });
   });
 

@@ -39,6 +39,7 @@ const envSchema = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be smtp://[user:pass@]host:port or smtps://...' }).optional(),
   MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
   GATEHOUSE_MAIL_INTERVAL_MS: int(0, 3_600_000).default(2000),
+  GATEHOUSE_BACKCHANNEL_INTERVAL_MS: int(0, 3_600_000).default(2000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -78,6 +79,8 @@ export interface Config {
   mailFrom: string;
   /** How often due mail is sent (0 = never). */
   mailIntervalMs: number;
+  /** How often due OIDC Back-Channel Logout tokens are sent (0 = never). */
+  backchannelIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -162,5 +165,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     mailIntervalMs: e.GATEHOUSE_MAIL_INTERVAL_MS,
+    backchannelIntervalMs: e.GATEHOUSE_BACKCHANNEL_INTERVAL_MS,
   };
 }
