@@ -6,6 +6,7 @@ import { bootstrapPlatformCredential } from './platform/platform-credentials.ts'
 import { startWebhookWorker } from './security/webhook-worker.ts';
 import { cleanupExpiredCodes } from './oauth/authorize/code-cleanup.ts';
 import { startMailWorker } from './mail/mail-worker.ts';
+import { startBackchannelWorker } from './oauth/backchannel/backchannel-worker.ts';
 import { ensureLocalCredential, removeServerFile, runningServer, writeServerFile } from './ops/local-credential.ts';
 
 /** Removes sessions (and, by cascade, their refresh tokens) a day after they can no longer be used. */
@@ -29,7 +30,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts Gatehouse: storage, migrations, first-start bootstrap, HTTP listener, background clean-up and alert webhooks. */
+/** Starts Gatehouse: storage, migrations, first-start bootstrap, HTTP listener, background clean-up, alert webhooks, mail and back-channel logouts. */
 export async function startServer(
   config: Config,
   out: (line: string) => void = (l) => process.stdout.write(l + '\n'),
@@ -71,6 +72,7 @@ export async function startServer(
   }
   const webhooks = config.webhookIntervalMs > 0 ? startWebhookWorker(gh, config.webhookIntervalMs) : undefined;
   const mail = config.mailIntervalMs > 0 ? startMailWorker(gh, config.mailIntervalMs) : undefined;
+  const backchannel = config.backchannelIntervalMs > 0 ? startBackchannelWorker(gh, config.backchannelIntervalMs) : undefined;
   if (!config.smtpUrl) {
     gh.logger.warn({ mailDir: config.mailDir }, 'SMTP_URL is not set: mail (tenants without their own SMTP server) is written as .eml files to the mail drop (development only)');
   }
@@ -83,6 +85,7 @@ export async function startServer(
       clearInterval(timer);
       await webhooks?.stop();
       await mail?.stop();
+      await backchannel?.stop();
       await app.close();
       await gh.close();
       removeServerFile(config.dataDir);

@@ -72,7 +72,8 @@ export type AuditAction =
   | 'registration.user_limit'
   | 'mail.smtp_updated'
   | 'mail.smtp_deleted'
-  | 'oauth.grant.revoked';
+  | 'oauth.grant.revoked'
+  | 'oauth.backchannel_logout.failed';
 
 /** Who did it and from where; taken from the request once and passed down. */
 export interface AuditContext {

@@ -19,7 +19,9 @@ const USAGE = `Usage: gatehouse <command> [options]
   keys rotate --tenant S [--json]
   client create --tenant S --name N --type public|confidential|service [--redirect-uri URL ...]
                 [--post-logout-redirect-uri URL ...] [--scope "openid email ..."] [--first-party]
-                [--jwks-uri URL] [--json]    (--jwks-uri: a private_key_jwt client with its keys at URL)
+                [--jwks-uri URL] [--backchannel-logout-uri URL] [--json]
+                (--jwks-uri: a private_key_jwt client with its keys at URL;
+                 --backchannel-logout-uri: where OIDC Back-Channel Logout tokens are POSTed)
   credential create --name N [--json]      a platform API credential (secret shown once)
 `;
 
@@ -66,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
       scope: { type: 'string' },
       'first-party': { type: 'boolean' },
       'jwks-uri': { type: 'string' },
+      'backchannel-logout-uri': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -167,6 +170,7 @@ export async function main(argv: string[]): Promise<number> {
       if (v.scope !== undefined) body.scope = v.scope;
       if (v['first-party']) body.first_party = true;
       if (v['jwks-uri']) Object.assign(body, { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: v['jwks-uri'] });
+      if (v['backchannel-logout-uri']) body.backchannel_logout_uri = v['backchannel-logout-uri'];
       const r = await withClient(config, (c) => c.call('POST', `/api/v1/platform/tenants/${encodeURIComponent(tenant)}/clients`, body));
       if (r.status !== 201) fail(r);
       const cl = r.body as { client_id: string; client_secret?: string; name: string; type: string };

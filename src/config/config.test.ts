@@ -55,6 +55,7 @@ describe('loadConfig defaults', () => {
       mailFrom: 'Gatehouse <no-reply@localhost>',
       mailIntervalMs: 2000,
       mailDir: resolve('./.gatehouse/mail'),
+      backchannelIntervalMs: 2000,
     });
   });
 

@@ -40,6 +40,7 @@ const envSchema = z.object({
   MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
   GATEHOUSE_MAIL_INTERVAL_MS: int(0, 3_600_000).default(2000),
   GATEHOUSE_MAIL_DIR: z.string().min(1).optional(),
+  GATEHOUSE_BACKCHANNEL_INTERVAL_MS: int(0, 3_600_000).default(2000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -81,6 +82,8 @@ export interface Config {
   mailIntervalMs: number;
   /** Where mail is written as .eml files (0600, in a 0700 directory) when no SMTP server is configured (development). */
   mailDir: string;
+  /** How often due OIDC Back-Channel Logout tokens are sent (0 = never). */
+  backchannelIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -167,5 +170,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mailFrom: e.MAIL_FROM,
     mailIntervalMs: e.GATEHOUSE_MAIL_INTERVAL_MS,
     mailDir: e.GATEHOUSE_MAIL_DIR ? resolve(e.GATEHOUSE_MAIL_DIR) : join(dataDir, 'mail'),
+    backchannelIntervalMs: e.GATEHOUSE_BACKCHANNEL_INTERVAL_MS,
   };
 }

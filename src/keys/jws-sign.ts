@@ -7,7 +7,7 @@ import type { KeyRing } from './signing-keys.ts';
  * per ES256 token against 28 µs here (measured on the 2-core bench machine), and token endpoints sign two per answer.
  * ES256 signatures are the raw 64-byte r||s (RFC 7518 §3.4), not DER; RS256 is RSASSA-PKCS1-v1_5 with SHA-256.
  */
-export function signJwt(key: KeyRing['active'], typ: 'JWT' | 'at+jwt', claims: object): string {
+export function signJwt(key: KeyRing['active'], typ: 'JWT' | 'at+jwt' | 'logout+jwt', claims: object): string {
   const header = b64json({ alg: key.alg, kid: key.kid, typ });
   const input = `${header}.${b64json(claims)}`;
   const signature =

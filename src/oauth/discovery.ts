@@ -42,7 +42,9 @@ export function providerMetadata(tenant: ResolvedTenant) {
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,
     frontchannel_logout_supported: false,
-    backchannel_logout_supported: false,
+    // OIDC Back-Channel Logout 1.0: Logout Tokens always carry sid (the ID token's).
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
   };
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TenantDb } from '../db/tenant-tx.ts';
+import { queueBackchannelLogouts } from '../oauth/backchannel/backchannel.queries.ts';
 import { randomToken, sha256 } from '../shared/crypto.ts';
 import type { TenantSettings } from '../tenancy/tenant.model.ts';
 
@@ -161,7 +162,10 @@ export async function rotateRefreshToken(
   return { kind: 'rotated', session: touched, refreshToken };
 }
 
-/** Revokes sessions and their refresh tokens; returns the ids actually revoked now. */
+/**
+ * Revokes sessions and their refresh tokens; returns the ids actually revoked now. The Back-Channel Logouts the
+ * applications signed in through them are owed are queued in the same transaction.
+ */
 export async function revokeSessions(tx: TenantDb, ids: string[], reason: string): Promise<string[]> {
   if (ids.length === 0) return [];
   const r = await tx.query<{ id: string }>(
@@ -169,7 +173,9 @@ export async function revokeSessions(tx: TenantDb, ids: string[], reason: string
     [ids, reason],
   );
   await tx.query(`UPDATE refresh_tokens SET status = 'revoked' WHERE session_id = ANY($1) AND status <> 'revoked'`, [ids]);
-  return r.rows.map((x) => x.id);
+  const revoked = r.rows.map((x) => x.id);
+  await queueBackchannelLogouts(tx, revoked, reason);
+  return revoked;
 }
 
 /** Revokes every live session of a user except `keep`; returns their ids. */

@@ -16,6 +16,10 @@ export interface ClientRow {
   jwks: { keys: Record<string, unknown>[] } | null;
   /** Where a private_key_jwt client publishes its public keys, instead of `jwks` (migration 017). */
   jwks_uri: string | null;
+  /** OIDC Back-Channel Logout: where Logout Tokens are POSTed when a session the client signed in through ends (migration 018). */
+  backchannel_logout_uri: string | null;
+  /** Whether the client needs `sid` in its Logout Tokens (Gatehouse always sends it). */
+  backchannel_logout_session_required: boolean;
   secret_hash: string | null;
   previous_secret_hash: string | null;
   previous_secret_expires_at: Date | null;
@@ -38,7 +42,7 @@ export const SCOPE_TOKEN = /^[A-Za-z0-9_.:/-]{1,100}$/;
 
 export const CLIENT_COLUMNS = `id, client_id, name, type, token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris,
   grant_types, scopes, first_party, access_token_ttl, refresh_token_ttl, id_token_ttl, jwks, jwks_uri, secret_hash,
-  previous_secret_hash, previous_secret_expires_at, created_at, updated_at`;
+  previous_secret_hash, previous_secret_expires_at, created_at, updated_at, backchannel_logout_uri, backchannel_logout_session_required`;
 
 /** What the admin API and CLI show: never a secret digest. */
 export function toPublicClient(c: ClientRow) {

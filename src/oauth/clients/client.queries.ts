@@ -18,17 +18,21 @@ export interface NewClient {
   idTokenTtl: number | null;
   jwks: object | null;
   jwksUri?: string | null;
+  backchannelLogoutUri?: string | null;
+  backchannelLogoutSessionRequired?: boolean;
   secretHash: string | null;
 }
 
 export async function insertClient(tx: TenantDb, c: NewClient): Promise<ClientRow> {
   const r = await tx.query<ClientRow>(
     `INSERT INTO oauth_clients (client_id, name, type, token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris,
-       grant_types, scopes, first_party, access_token_ttl, refresh_token_ttl, id_token_ttl, jwks, secret_hash, jwks_uri)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING ${CLIENT_COLUMNS}`,
+       grant_types, scopes, first_party, access_token_ttl, refresh_token_ttl, id_token_ttl, jwks, secret_hash, jwks_uri,
+       backchannel_logout_uri, backchannel_logout_session_required)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING ${CLIENT_COLUMNS}`,
     [
       c.clientId, c.name, c.type, c.authMethod, c.redirectUris, c.postLogoutRedirectUris, c.grantTypes, c.scopes, c.firstParty,
       c.accessTokenTtl, c.refreshTokenTtl, c.idTokenTtl, c.jwks === null ? null : JSON.stringify(c.jwks), c.secretHash, c.jwksUri ?? null,
+      c.backchannelLogoutUri ?? null, c.backchannelLogoutSessionRequired ?? true,
     ],
   );
   return r.rows[0]!;
@@ -61,6 +65,8 @@ const PATCHABLE = {
   id_token_ttl: 'id_token_ttl',
   jwks: 'jwks',
   jwks_uri: 'jwks_uri',
+  backchannel_logout_uri: 'backchannel_logout_uri',
+  backchannel_logout_session_required: 'backchannel_logout_session_required',
 } as const;
 export type ClientPatch = Partial<Record<keyof typeof PATCHABLE, unknown>>;
 

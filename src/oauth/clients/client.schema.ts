@@ -20,6 +20,13 @@ const mutable = {
   id_token_ttl: ttl(86_400),
   jwks,
   jwks_uri: { type: ['string', 'null'], maxLength: 2000, description: 'private_key_jwt: https URL of the client’s public keys (instead of jwks)' },
+  backchannel_logout_uri: {
+    type: ['string', 'null'],
+    minLength: 1,
+    maxLength: 2000,
+    description: 'OIDC Back-Channel Logout: https URL (http on loopback) that receives a Logout Token when a session the client signed in through ends',
+  },
+  backchannel_logout_session_required: { type: 'boolean', description: 'The client needs sid in Logout Tokens (always sent); default true' },
 } as const;
 
 export const createClientBody = {
@@ -54,6 +61,8 @@ export const clientSchema = {
     id_token_ttl: { type: ['integer', 'null'] },
     jwks: { type: ['object', 'null'], additionalProperties: true },
     jwks_uri: { type: ['string', 'null'] },
+    backchannel_logout_uri: { type: ['string', 'null'] },
+    backchannel_logout_session_required: { type: 'boolean' },
     has_secret: { type: 'boolean' },
     previous_secret_expires_at: { type: ['string', 'null'], format: 'date-time' },
     created_at: { type: 'string', format: 'date-time' },

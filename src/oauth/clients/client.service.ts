@@ -10,7 +10,7 @@ import { DEFAULT_SCOPES, parseScope, SCOPE_TOKEN, toPublicClient, type AuthMetho
 import { deleteClient, findClient, insertClient, rotateClientSecret, updateClient, type ClientPatch } from './client.queries.ts';
 import { newClientId, newClientSecret } from './client-secret.ts';
 import { jwksUriProblem } from './client-jwks.ts';
-import { redirectUriProblem } from './redirect-uri.ts';
+import { backchannelLogoutUriProblem, redirectUriProblem } from './redirect-uri.ts';
 
 /** The wire shape of a client registration (admin API, platform API, CLI). */
 export interface ClientInput {
@@ -27,6 +27,8 @@ export interface ClientInput {
   id_token_ttl?: number;
   jwks?: { keys: Record<string, unknown>[] };
   jwks_uri?: string | null;
+  backchannel_logout_uri?: string | null;
+  backchannel_logout_session_required?: boolean;
 }
 
 export type PublicClient = ReturnType<typeof presentClient>;
@@ -76,6 +78,11 @@ export function normalizeClient(input: ClientInput, opts: { allowPrivateJwksUri?
       if (problem) issues.push({ field, message: `${uri} ${problem}` });
     }
   }
+  if (input.backchannel_logout_uri) {
+    if (service) issues.push({ field: 'backchannel_logout_uri', message: 'a service client signs no user in' });
+    const problem = backchannelLogoutUriProblem(input.backchannel_logout_uri);
+    if (problem) issues.push({ field: 'backchannel_logout_uri', message: problem });
+  }
   const scopes = input.scope !== undefined ? parseScope(input.scope) : service ? [] : DEFAULT_SCOPES;
   for (const s of scopes) if (!SCOPE_TOKEN.test(s)) issues.push({ field: 'scope', message: `"${s}" is not a valid scope` });
   if (issues.length) invalid(issues);
@@ -102,6 +109,8 @@ export async function createClient(gh: Gatehouse, tenant: ResolvedTenant, input:
       idTokenTtl: input.id_token_ttl ?? null,
       jwks: input.jwks ?? null,
       jwksUri: input.jwks_uri ?? null,
+      backchannelLogoutUri: input.backchannel_logout_uri ?? null,
+      backchannelLogoutSessionRequired: input.backchannel_logout_session_required ?? true,
       secretHash: secret ? sha256(secret) : null,
     });
     await recordAudit(tx, ctx, { action: 'oauth.client.created', details: { client_id: c.client_id, type: c.type, name: c.name } });
@@ -133,6 +142,7 @@ export async function patchClient(gh: Gatehouse, tenant: ResolvedTenant, clientI
       scope: patch.scope ?? current.scopes.join(' '),
       ...(jwks ? { jwks } : {}),
       ...(jwksUri ? { jwks_uri: jwksUri } : {}),
+      backchannel_logout_uri: patch.backchannel_logout_uri !== undefined ? patch.backchannel_logout_uri : current.backchannel_logout_uri,
     };
     const n = normalizeClient(merged, { allowPrivateJwksUri: gh.config.jwksAllowPrivate });
     const dbPatch: ClientPatch = {};
@@ -145,7 +155,9 @@ export async function patchClient(gh: Gatehouse, tenant: ResolvedTenant, clientI
       dbPatch.jwks = jwks;
       dbPatch.jwks_uri = jwksUri;
     }
-    for (const k of ['access_token_ttl', 'refresh_token_ttl', 'id_token_ttl'] as const) if (patch[k] !== undefined) dbPatch[k] = patch[k];
+    for (const k of ['access_token_ttl', 'refresh_token_ttl', 'id_token_ttl', 'backchannel_logout_uri', 'backchannel_logout_session_required'] as const) {
+      if (patch[k] !== undefined) dbPatch[k] = patch[k];
+    }
     const c = (await updateClient(tx, clientId, dbPatch))!;
     await recordAudit(tx, ctx, { action: 'oauth.client.updated', details: { client_id: clientId, fields: Object.keys(dbPatch) } });
     return presentClient(c);

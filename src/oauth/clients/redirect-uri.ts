@@ -20,6 +20,17 @@ export function redirectUriProblem(uri: string): string | undefined {
   return 'must use https, http on loopback, or a reverse-domain private scheme';
 }
 
+/**
+ * A backchannel_logout_uri (OIDC Back-Channel Logout 1.0 §2.2): the redirect URI rules (https, or http on loopback;
+ * no fragment, no credentials), but never a private-use scheme: Gatehouse itself POSTs to it.
+ */
+export function backchannelLogoutUriProblem(uri: string): string | undefined {
+  const problem = redirectUriProblem(uri);
+  if (problem) return problem;
+  const { protocol } = new URL(uri);
+  return protocol === 'https:' || protocol === 'http:' ? undefined : 'must use https (http only for loopback)';
+}
+
 function isLoopbackIp(u: URL): boolean {
   return u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname);
 }

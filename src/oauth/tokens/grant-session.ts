@@ -1,4 +1,5 @@
 import type { TenantDb } from '../../db/tenant-tx.ts';
+import { queueBackchannelLogouts } from '../backchannel/backchannel.queries.ts';
 import { createSession, SESSION_COLUMNS, type SessionRow } from '../../session/session.queries.ts';
 import { effectiveSettings, type TenantSettings } from '../../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../../tenancy/tenant-directory.ts';
@@ -43,6 +44,9 @@ export async function openGrantSession(
       [s.session.id, g.client.client_id, g.scopes, g.parentSessionId, g.authTime],
     )
   ).rows[0]!;
+  // Grants of this client the cap evicted: their logouts, once the new grant names its browser session (a grant
+  // evicted by a sign-in the client repeated in the same browser owes none).
+  await queueBackchannelLogouts(tx, s.evicted, 'evicted');
   const offline = wantsRefresh(g.client, g.scopes);
   if (!offline) await tx.query(`UPDATE refresh_tokens SET status = 'revoked' WHERE session_id = $1`, [session.id]);
   return { session, refreshToken: offline ? s.refreshToken : undefined, evicted: s.evicted };

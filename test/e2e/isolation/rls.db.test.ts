@@ -8,7 +8,7 @@ import { withPlatformTx, withTenantTx } from '../../../src/db/tenant-tx.ts';
 import { insertUser } from '../../../src/identity/user.queries.ts';
 import { createSealer } from '../../../src/keys/master-key.ts';
 import { insertSigningKey } from '../../../src/keys/signing-keys.ts';
-import { createSession, rotateRefreshToken } from '../../../src/session/session.queries.ts';
+import { createSession, revokeSessions, rotateRefreshToken } from '../../../src/session/session.queries.ts';
 import { DEFAULT_SETTINGS } from '../../../src/tenancy/tenant.model.ts';
 import { raiseAlert } from '../../../src/security/alerts.ts';
 import { insertCredential } from '../../../src/webauthn/webauthn.queries.ts';
@@ -68,6 +68,10 @@ describe(`row-level security, database level (${backendName})`, () => {
           [`code-${slug}-${n}`, `ghc_${slug}_${n}`, user.id, s.session.id],
         );
         await tx.query(`INSERT INTO oauth_grants (user_id, client_id, scopes) VALUES ($1, $2, '{openid}')`, [user.id, `ghc_${slug}_${n}`]);
+        // Back-channel logout: a grant of a client with a backchannel_logout_uri ends, its logout is queued.
+        await tx.query(`UPDATE oauth_clients SET backchannel_logout_uri = 'https://app.example/bcl' WHERE client_id = $1`, [`ghc_${slug}_${n}`]);
+        const grant = await createSession(tx, { userId: user.id, ip: null, userAgent: null, amr: ['pwd'], aal: 1, clientId: `ghc_${slug}_${n}` }, DEFAULT_SETTINGS);
+        await revokeSessions(tx, [grant.session.id], 'logout');
         // Issue 5: a one-time email token, its mail in the outbox, an invitation.
         await issueEmailToken(tx, { purpose: 'password_reset', email: user.email, userId: user.id, tokenHash: sha256(`t${n}${slug}`), supersede: [], issue: true });
         await enqueueMail(tx, sealer, { id, name: slug, branding: {} }, { to: user.email, template: 'mfa_reset', data: {}, locale: 'en' });

@@ -97,20 +97,22 @@ describe(`tenant isolation end to end (${backendName})`, () => {
         payload: { response: new SoftAuthenticator({ origin: 'http://gatehouse.test' }).create(options.json().options) },
       });
       expect(passkey.statusCode, passkey.body).toBe(201);
-      // OAuth: a third-party client, the user's consent to it and an authorization code (oauth_* tables).
+      // OAuth: a third-party client, the user's consent to it and an authorization code (oauth_* tables); the code's
+      // grant is then revoked, which queues the client's back-channel logout (backchannel_logouts).
       const client = await t.app.inject({
         method: 'POST',
         url: `/t/${slug}/api/v1/admin/clients`,
         headers: { authorization: `Bearer ${admin.access}` },
-        payload: { name: 'partner', type: 'public', redirect_uris: ['https://partner.example/cb'] },
+        payload: { name: 'partner', type: 'public', redirect_uris: ['https://partner.example/cb'], backchannel_logout_uri: 'https://partner.example/bcl' },
       });
       expect(client.statusCode, client.body).toBe(201);
+      const verifier = oidc.randomPKCECodeVerifier();
       const query = new URLSearchParams({
         response_type: 'code',
         client_id: client.json().client_id,
         redirect_uri: 'https://partner.example/cb',
-        scope: 'openid',
-        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        scope: 'openid offline_access',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
         code_challenge_method: 'S256',
       });
       const callback = await runBrowser(new InjectBrowser(t), `/t/${slug}/oauth/authorize?${query}`, 'https://partner.example/cb', {
@@ -121,6 +123,15 @@ describe(`tenant isolation end to end (${backendName})`, () => {
         mfaCode: confirmed.json().backup_codes[1],
       });
       expect(callback.searchParams.get('code')).toEqual(expect.any(String));
+      const form = (body: Record<string, string>) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(body).toString() });
+      const grant = await t.app.inject({
+        method: 'POST',
+        url: `/t/${slug}/oauth/token`,
+        ...form({ grant_type: 'authorization_code', client_id: client.json().client_id, code: callback.searchParams.get('code')!, redirect_uri: 'https://partner.example/cb', code_verifier: verifier }),
+      });
+      expect(grant.statusCode, grant.body).toBe(200);
+      const revoked = await t.app.inject({ method: 'POST', url: `/t/${slug}/oauth/revoke`, ...form({ client_id: client.json().client_id, token: grant.json().refresh_token }) });
+      expect(revoked.statusCode, revoked.body).toBe(200);
       // Issue 5: a reset request (email_tokens, mail_outbox) and an invitation (invitations).
       const forgot = await t.app.inject({ method: 'POST', url: `/t/${slug}/api/v1/auth/password/forgot`, payload: { email: `member@${slug}.test` } });
       expect(forgot.statusCode, forgot.body).toBe(202);

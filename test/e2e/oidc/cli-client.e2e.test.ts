@@ -70,6 +70,15 @@ describe(`gatehouse client create (${backendName})`, () => {
     expect(c.client_secret).toBeUndefined();
   }, 60_000);
 
+  it('--backchannel-logout-uri registers where Logout Tokens go', async () => {
+    const r = await run([
+      'client', 'create', '--tenant', 'acme', '--name', 'rp', '--type', 'confidential',
+      '--redirect-uri', 'https://rp.example/cb', '--backchannel-logout-uri', 'https://rp.example/backchannel', '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ type: 'confidential', backchannel_logout_uri: 'https://rp.example/backchannel', backchannel_logout_session_required: true });
+  }, 60_000);
+
   it('refuses an invalid client with the reason and no stack trace', async () => {
     const r = await run(['client', 'create', '--tenant', 'acme', '--name', 'bad', '--type', 'confidential', '--redirect-uri', 'http://app.example/cb']);
     expect(r.code).not.toBe(0);
