@@ -1,3 +1,4 @@
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenResponse } from '../auth/auth.service.ts';
 import { setRefreshCookies } from '../auth/refresh-cookie.ts';
@@ -18,10 +19,13 @@ import {
   totpEnrollmentSchema,
 } from './mfa.schemas.ts';
 import { stepUp } from './step-up.service.ts';
-import { challengeTotpEnrollment, confirmChallengeTotpEnrollment } from './enroll-sign-in.ts';
+import { challengePasskeyEnrollment, challengeTotpEnrollment, confirmChallengePasskeyEnrollment, confirmChallengeTotpEnrollment } from './enroll-sign-in.ts';
 import { verifyFactor, type FactorInput } from './verify-factor.ts';
 import { secondFactorOptions } from '../webauthn/index.ts';
-import { assertionOptionsSchema } from '../webauthn/webauthn.schema.ts';
+import { assertionOptionsSchema, creationOptionsSchema, credentialNameField, registrationResponseSchema } from '../webauthn/webauthn.schema.ts';
+
+/** What enrolling at sign-in answers, whichever the factor: the token response (aal 2) and the backup codes, once. */
+const enrolledResponseSchema = { ...loginTokenResponseSchema, properties: { ...loginTokenResponseSchema.properties, backup_codes: backupCodesSchema } } as const;
 
 const delivery = {
   token_delivery: { type: 'string', enum: ['body', 'cookie'], description: '`cookie` puts the refresh token in an httpOnly cookie' },
@@ -132,16 +136,56 @@ export async function authMfaRoutes(app: FastifyInstance, { gh }: { gh: Gatehous
           additionalProperties: false,
           properties: { mfa_token: mfaTokenField, code: totpCodeField, ...delivery },
         },
-        response: {
-          200: { ...loginTokenResponseSchema, properties: { ...loginTokenResponseSchema.properties, backup_codes: backupCodesSchema } },
-          ...errorResponses(401, 403, 404, 409, 429),
-        },
+        response: { 200: enrolledResponseSchema, ...errorResponses(401, 403, 404, 409, 429) },
       },
     },
     async (request, reply) => {
       const tenant = await requireTenant(gh, request);
       const { mfa_token, code, token_delivery } = request.body;
       const enrolled = await confirmChallengeTotpEnrollment(gh, tenant, mfa_token, code, auditContext(request), client(request));
+      return { ...deliver(request, reply, enrolled.tokens, token_delivery), ...(enrolled.backup_codes ? { backup_codes: enrolled.backup_codes } : {}) };
+    },
+  );
+
+  app.post<{ Body: { mfa_token: string } }>(
+    '/auth/mfa/enroll/webauthn/options',
+    {
+      schema: {
+        tags,
+        summary:
+          'When sign-in answered mfa_enrollment_required: start registering a passkey or security key instead of an authenticator app. ' +
+          'Options for navigator.credentials.create(), as /me/mfa/webauthn/registration/options gives; they answer this mfa_token only',
+        body: { type: 'object', required: ['mfa_token'], additionalProperties: false, properties: { mfa_token: mfaTokenField } },
+        response: { 200: { type: 'object', properties: { options: creationOptionsSchema } }, ...errorResponses(401, 403, 409) },
+      },
+    },
+    async (request) => {
+      const tenant = await requireTenant(gh, request);
+      return { options: await challengePasskeyEnrollment(gh, tenant, request.body.mfa_token, auditContext(request), 'start') };
+    },
+  );
+
+  app.post<{ Body: { mfa_token: string; response: RegistrationResponseJSON; name?: string; token_delivery?: string } }>(
+    '/auth/mfa/enroll/webauthn/verify',
+    {
+      schema: {
+        tags,
+        summary:
+          'Finish the passkey set up with the mfa_token (the credential.toJSON() response): signs in (aal 2, amr + hwk or swk) and returns ' +
+          'the backup codes, once. A refused response counts against the per-user MFA limit (429) and needs new options',
+        body: {
+          type: 'object',
+          required: ['mfa_token', 'response'],
+          additionalProperties: false,
+          properties: { mfa_token: mfaTokenField, response: registrationResponseSchema, name: credentialNameField, ...delivery },
+        },
+        response: { 200: enrolledResponseSchema, ...errorResponses(401, 403, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await requireTenant(gh, request);
+      const { mfa_token, response, name, token_delivery } = request.body;
+      const enrolled = await confirmChallengePasskeyEnrollment(gh, tenant, mfa_token, { response, name }, auditContext(request), client(request));
       return { ...deliver(request, reply, enrolled.tokens, token_delivery), ...(enrolled.backup_codes ? { backup_codes: enrolled.backup_codes } : {}) };
     },
   );

@@ -54,7 +54,7 @@ export const mfaChallengeResponseSchema = {
   required: ['mfa_required', 'mfa_token'],
   properties: {
     mfa_required: { type: 'boolean', enum: [true] },
-    mfa_token: { type: 'string', description: 'Single use; complete with POST /auth/mfa/verify (or, when mfa_enrollment_required, /auth/mfa/enroll/totp)' },
+    mfa_token: { type: 'string', description: 'Single use; complete with POST /auth/mfa/verify (or, when mfa_enrollment_required, /auth/mfa/enroll/totp or /auth/mfa/enroll/webauthn/options)' },
     expires_in: { type: 'integer' },
     factors: { type: 'array', items: { type: 'string', enum: ['totp', 'backup_code', 'webauthn'] } },
     mfa_enrollment_required: { type: 'boolean', description: 'The tenant requires MFA and the grace period is over: enroll a factor to sign in' },

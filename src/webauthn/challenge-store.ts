@@ -32,14 +32,20 @@ export async function saveCeremony(kv: KvStore, tenantId: string, pending: Pendi
   return id;
 }
 
-/** Registrations are keyed by their user and challenge (the response carries the challenge). */
-export async function saveRegistration(kv: KvStore, tenantId: string, userId: string, challenge: string): Promise<void> {
+/**
+ * Registrations are keyed by their user and challenge (the response carries the challenge), and by `binding` when
+ * the ceremony belongs to something narrower than the user: the enrollment step of one sign-in binds it to a digest
+ * of its mfa_token, so its options answer that enrollment only (not /me, nor another sign-in's).
+ */
+const registrationId = (userId: string, challenge: string, binding?: string) => (binding ? `reg:${userId}:${binding}:${challenge}` : `reg:${userId}:${challenge}`);
+
+export async function saveRegistration(kv: KvStore, tenantId: string, userId: string, challenge: string, binding?: string): Promise<void> {
   const pending: PendingCeremony = { purpose: 'registration', challenge, userId };
-  await kv.set(key(tenantId, `reg:${userId}:${challenge}`), JSON.stringify(pending), CHALLENGE_TTL_SECONDS);
+  await kv.set(key(tenantId, registrationId(userId, challenge, binding)), JSON.stringify(pending), CHALLENGE_TTL_SECONDS);
 }
 
-export async function takeRegistration(kv: KvStore, tenantId: string, userId: string, challenge: string): Promise<PendingCeremony> {
-  return takeCeremony(kv, tenantId, `reg:${userId}:${challenge}`, 'registration', userId);
+export async function takeRegistration(kv: KvStore, tenantId: string, userId: string, challenge: string, binding?: string): Promise<PendingCeremony> {
+  return takeCeremony(kv, tenantId, registrationId(userId, challenge, binding), 'registration', userId);
 }
 
 /**

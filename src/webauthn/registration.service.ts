@@ -1,7 +1,7 @@
 import { generateRegistrationOptions, verifyRegistrationResponse, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON } from '@simplewebauthn/server';
 import { recordAudit, type AuditContext } from '../audit/audit.ts';
 import type { Gatehouse } from '../context.ts';
-import { withTenantTx } from '../db/tenant-tx.ts';
+import { withTenantTx, type TenantDb } from '../db/tenant-tx.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { UserRow } from '../identity/user.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
@@ -9,7 +9,7 @@ import { saveRegistration, takeRegistration } from './challenge-store.ts';
 import { claimedChallenge } from './client-data.ts';
 import { relyingPartyFor } from './relying-party.ts';
 import { countUserCredentials, insertCredential, listUserCredentials } from './webauthn.queries.ts';
-import { deviceTypeOf, MAX_CREDENTIALS_PER_USER, toPublicCredential, userHandleOf, type PublicWebauthnCredential } from './webauthn.model.ts';
+import { deviceTypeOf, MAX_CREDENTIALS_PER_USER, toPublicCredential, userHandleOf, type PublicWebauthnCredential, type WebauthnCredentialRow } from './webauthn.model.ts';
 
 /** How long the browser may wait for the user, in milliseconds (the server keeps the challenge 5 minutes). */
 export const CEREMONY_TIMEOUT_MS = 120_000;
@@ -17,9 +17,10 @@ export const CEREMONY_TIMEOUT_MS = 120_000;
 /**
  * Options for navigator.credentials.create(): a discoverable credential is preferred (so it can sign in without
  * an email), user verification preferred, no attestation (Gatehouse keeps no authenticator allow-list), and the
- * user's existing credentials excluded so one authenticator is not registered twice.
+ * user's existing credentials excluded so one authenticator is not registered twice. `binding` narrows the ceremony
+ * (see saveRegistration): the verify must name the same.
  */
-export async function registrationOptions(gh: Gatehouse, tenant: ResolvedTenant, user: UserRow): Promise<PublicKeyCredentialCreationOptionsJSON> {
+export async function registrationOptions(gh: Gatehouse, tenant: ResolvedTenant, user: UserRow, binding?: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const rp = relyingPartyFor(tenant);
   const existing = await withTenantTx(gh.db, tenant.id, (tx) => listUserCredentials(tx, user.id));
   if (existing.length >= MAX_CREDENTIALS_PER_USER) throw new AppError('WEBAUTHN_CREDENTIAL_LIMIT');
@@ -34,7 +35,7 @@ export async function registrationOptions(gh: Gatehouse, tenant: ResolvedTenant,
     excludeCredentials: existing.map((c) => ({ id: c.credential_id, transports: c.transports })),
     authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
   });
-  await saveRegistration(gh.kv, tenant.id, user.id, options.challenge);
+  await saveRegistration(gh.kv, tenant.id, user.id, options.challenge, binding);
   return options;
 }
 
@@ -49,8 +50,23 @@ export async function verifyRegistration(
   input: { response: RegistrationResponseJSON; name?: string | undefined },
   ctx: AuditContext,
 ): Promise<PublicWebauthnCredential> {
+  return (await registerCredential(gh, tenant, user, input, ctx, {})).credential;
+}
+
+/**
+ * verifyRegistration for callers whose own change belongs with the new credential: `within` runs in the transaction
+ * that stores it (and its audit event), so both commit or neither does; its result comes back as `extra`.
+ */
+export async function registerCredential<T = undefined>(
+  gh: Gatehouse,
+  tenant: ResolvedTenant,
+  user: UserRow,
+  input: { response: RegistrationResponseJSON; name?: string | undefined },
+  ctx: AuditContext,
+  o: { binding?: string; within?: (tx: TenantDb, row: WebauthnCredentialRow) => Promise<T> },
+): Promise<{ credential: PublicWebauthnCredential; extra: T | undefined }> {
   const challenge = claimedChallenge(input.response, 'WEBAUTHN_VERIFICATION_FAILED');
-  await takeRegistration(gh.kv, tenant.id, user.id, challenge);
+  await takeRegistration(gh.kv, tenant.id, user.id, challenge, o.binding);
   const rp = relyingPartyFor(tenant);
   let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
@@ -88,7 +104,7 @@ export async function verifyRegistration(
       subjectId: user.id,
       details: { credential: row.id, name: row.name, aaguid: row.aaguid, device_type: row.device_type, user_verified: info.userVerified },
     });
-    return row;
+    return { row, extra: o.within ? await o.within(tx, row) : undefined };
   });
-  return toPublicCredential(stored);
+  return { credential: toPublicCredential(stored.row), extra: stored.extra };
 }
