@@ -19,12 +19,11 @@ import type { AccessClaims } from '../tokens/access-token.ts';
 import { listUserCredentials } from '../webauthn/webauthn.queries.ts';
 import { bodyOf, checkCsrf, csrfToken, errorView, formPage, pageCtx, seeOther, sendPage, type PageCtx } from './hosted-page.ts';
 import { allowScript, page, brandOf } from '../oauth/pages/layout.ts';
-import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { notifyUserOfMfaChange } from '../mfa/mfa-notify.ts';
 import { requireRecentAuthentication } from '../webauthn/recent-auth.ts';
 import { registrationOptions, verifyRegistration } from '../webauthn/registration.service.ts';
 import { PASSKEY_SCRIPT, PASSKEY_SCRIPT_HASH } from './passkey-script.ts';
-import { passkeyAssertForm, webauthnField } from './passkey-forms.ts';
+import { passkeyAssertForm, registrationField, webauthnField } from './passkey-forms.ts';
 import { secondFactorOptions } from '../webauthn/index.ts';
 import { applicationsBody } from '../oauth/grants/applications.page.ts';
 import { listOwnApplications, revokeOwnApplication } from '../oauth/grants/applications.service.ts';
@@ -403,13 +402,8 @@ ${
     if (!a) return reply;
     const body = bodyOf(request);
     checkCsrf(a.ctx, request, body);
-    let response: RegistrationResponseJSON;
-    try {
-      response = JSON.parse(body.response ?? '') as RegistrationResponseJSON;
-      if (!response || typeof response !== 'object' || typeof response.id !== 'string' || typeof response.response !== 'object') throw new Error('shape');
-    } catch {
-      return securityPage(reply, a, 400, { error: a.ctx.t('passkey.needs_js') });
-    }
+    const response = registrationField(body.response);
+    if (!response) return securityPage(reply, a, 400, { error: a.ctx.t('passkey.needs_js') });
     if (!(await passkeyGuards(request, reply, a))) return reply;
     try {
       await verifyRegistration(gh, a.ctx.tenant, a.user, { response, name: (body.name ?? '').trim().slice(0, 64) || undefined }, auditContext(request));

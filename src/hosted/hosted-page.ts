@@ -99,6 +99,8 @@ export function formPage(
     links?: Html;
     nav?: Html;
     before?: Html;
+    /** Focus the first field on load (default); off where something above it comes first (the page would scroll past it). */
+    autofocus?: boolean;
   },
 ): string {
   const hidden = Object.entries(o.hidden ?? {}).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`);
@@ -113,7 +115,7 @@ export function formPage(
     }${o.before ?? ''}
 <form method="post" action="${o.action}" novalidate>
   <input type="hidden" name="csrf" value="${o.csrf}">${hidden}
-  ${o.fields.map((f, i) => fieldHtml(f, err, i === 0))}
+  ${o.fields.map((f, i) => fieldHtml(f, err, i === 0 && o.autofocus !== false))}
   <button type="submit">${o.submit}</button>
 </form>${o.links ?? ''}`,
   });

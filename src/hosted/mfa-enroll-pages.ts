@@ -3,23 +3,32 @@ import { brandOf, Html, html, page } from '../oauth/pages/layout.ts';
 import { formPage, type PageCtx } from './hosted-page.ts';
 
 /*
- * The hosted enrollment step of a sign-in the tenant's MFA policy holds back (grace period over): set up an
- * authenticator app, confirm it with a code, then the backup codes once. Shared by the OAuth interaction and the
- * hosted /login; the enrollment challenge stays on the server (in the interaction or the pending sign-in).
+ * The hosted enrollment step of a sign-in the tenant's MFA policy holds back (grace period over): a passkey or
+ * security key (where scripts run), or an authenticator app confirmed with a code; then the backup codes once.
+ * Shared by the OAuth interaction and the hosted /login; the enrollment challenge stays on the server (in the
+ * interaction or the pending sign-in).
  */
 
-/** The QR code (inline SVG, decorative: the key below is its text alternative), the key, and the code form. */
-export function enrollPage(ctx: PageCtx, o: { action: string; csrf: string; enrollment: Pick<TotpEnrollment, 'qr_svg' | 'manual_entry_key'>; error?: Html | string }): string {
+/**
+ * The passkey choice first (passkeyEnrollChoice: hidden until the page's script shows it), then the authenticator
+ * app: the QR code (inline SVG, decorative: the key below is its text alternative), the key, and the code form.
+ */
+export function enrollPage(
+  ctx: PageCtx,
+  o: { action: string; csrf: string; enrollment: Pick<TotpEnrollment, 'qr_svg' | 'manual_entry_key'>; passkey?: Html | undefined; error?: Html | string },
+): string {
   const t = ctx.t;
   return formPage(ctx, {
     title: t('enroll.title'),
     intro: t('enroll.required'),
     error: o.error,
     // The SVG comes from the qrcode library (paths only), not from user input.
-    before: html`<p>${t('totp.scan')}</p><div class="qr" aria-hidden="true">${new Html(o.enrollment.qr_svg.replace(/^<\?xml[^>]*>/, ''))}</div><p>${t('totp.key')}: <code id="totp-key">${o.enrollment.manual_entry_key}</code></p>`,
+    before: html`${o.passkey ?? ''}<h2>${t('enroll.app_title')}</h2><p>${t('totp.scan')}</p><div class="qr" aria-hidden="true">${new Html(o.enrollment.qr_svg.replace(/^<\?xml[^>]*>/, ''))}</div><p>${t('totp.key')}: <code id="totp-key">${o.enrollment.manual_entry_key}</code></p>`,
     action: o.action,
     csrf: o.csrf,
     fields: [{ name: 'code', label: t('totp.code'), autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 6 }],
+    // With the passkey choice above, focusing the code field would scroll the title and that choice out of view.
+    autofocus: !o.passkey,
     submit: t('enroll.submit'),
   });
 }

@@ -4,13 +4,16 @@ import { createHash } from 'node:crypto';
  * The one script of the hosted pages, on pages with a passkey ceremony only (CSP allows it by hash). It reads the
  * options the server put on the form (data-options), calls navigator.credentials.create() (form #passkey-form: add a
  * passkey) or .get() (form #passkey-assert-form: a passkey as the second step), puts the response (JSON, base64url
- * buffers) in the form's hidden field and submits the form. Everything else on the pages works without scripts.
+ * buffers) in the form's hidden field and submits the form. A choice that only works with it (#passkey-choice, drawn
+ * `hidden`: the enrollment step's passkey) is shown by it, and only where the browser has WebAuthn. Everything else
+ * on the pages works without scripts.
  */
 export const PASSKEY_SCRIPT = `(function(){
 function buf(s){s=s.replace(/-/g,'+').replace(/_/g,'/');while(s.length%4)s+='=';var r=atob(s),a=new Uint8Array(r.length);for(var i=0;i<r.length;i++)a[i]=r.charCodeAt(i);return a.buffer;}
 function b64(b){var a=new Uint8Array(b),s='';for(var i=0;i<a.length;i++)s+=String.fromCharCode(a[i]);return btoa(s).replace(/\\+/g,'-').replace(/\\//g,'_').replace(/=+$/,'');}
 function fail(err){var m=document.getElementById('passkey-error');m.textContent=String(err&&err.message||err);m.hidden=false;}
 function ids(l){(l||[]).forEach(function(c){c.id=buf(c.id);});}
+var pc=document.getElementById('passkey-choice');if(pc&&window.PublicKeyCredential)pc.hidden=false;
 var f=document.getElementById('passkey-form');
 if(f)f.addEventListener('submit',function(e){
 if(f.elements.response.value)return;

@@ -17,9 +17,10 @@ import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { continueWithMfa } from './email-pages.routes.ts';
 import { bodyOf, checkCsrf, csrfToken, errorView, formPage, links, messagePage, pageCtx, seeOther, sendPage, type PageCtx } from './hosted-page.ts';
 import { becomeBrowserSession, clearPendingSignIn, loadPendingSignIn, safeReturnTo, type PendingSignIn } from './hosted-session.ts';
-import { passkeyAssertForm, webauthnField } from './passkey-forms.ts';
-import { challengeTotpEnrollment, confirmChallengeTotpEnrollment } from '../mfa/enroll-sign-in.ts';
-import { backupCodesPage, enrollPage } from './mfa-enroll-pages.ts';
+import { passkeyAssertForm, registrationField, webauthnField } from './passkey-forms.ts';
+import { confirmChallengePasskeyEnrollment, confirmChallengeTotpEnrollment } from '../mfa/enroll-sign-in.ts';
+import { enrollStepPage } from './enroll-step.ts';
+import { backupCodesPage } from './mfa-enroll-pages.ts';
 import { secondStepChoices } from './second-step.ts';
 import { signInLinks } from './sign-in-links.ts';
 
@@ -131,18 +132,27 @@ export async function signInRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse
   });
 
   // --- enrollment step: the tenant requires a second factor the user has not set up (grace period over) ---
-  /** The authenticator-app setup of the pending enrollment (the same QR code again when shown twice), or /login when it ran out. */
+  /** The enrollment step of the pending sign-in (the same QR code again when shown twice), or /login when it ran out. */
   async function enrollForm(request: FastifyRequest, reply: FastifyReply, ctx: PageCtx, pending: PendingSignIn, status: number, error?: ReturnType<typeof errorView> | string) {
-    let enrollment: Awaited<ReturnType<typeof challengeTotpEnrollment>>;
+    const csrf = csrfToken(request, reply, ctx.tenant);
+    let body: string;
     try {
-      enrollment = await challengeTotpEnrollment(gh, ctx.tenant, pending.mfaToken, auditContext(request), 'resume');
+      body = await enrollStepPage(gh, request, ctx, { mfaToken: pending.mfaToken, action: `${ctx.tenant.issuer}/login/mfa/enroll`, csrf, error });
     } catch (err) {
       if (!(err instanceof AppError && (err.code === 'MFA_TOKEN_EXPIRED' || err.code === 'MFA_TOKEN_INVALID'))) throw err;
       await clearPendingSignIn(gh, ctx.tenant, pending);
       return loginForm(request, reply, ctx, safeReturnTo(ctx.tenant, pending.returnTo), err.status, translate(ctx.locale, err.messageKey ?? err.code, err.params));
     }
-    const csrf = csrfToken(request, reply, ctx.tenant);
-    return sendPage(reply, status, enrollPage(ctx, { action: `${ctx.tenant.issuer}/login/mfa/enroll`, csrf, enrollment, ...(error ? { error } : {}) }));
+    return sendPage(reply, status, body);
+  }
+
+  /** A factor was enrolled and the session opened: this browser's session, then the backup codes once (or straight on). */
+  async function enrolledPage(request: FastifyRequest, reply: FastifyReply, ctx: PageCtx, pending: PendingSignIn, enrolled: { tokens: TokenResponse; backup_codes?: string[] }) {
+    await clearPendingSignIn(gh, ctx.tenant, pending);
+    await becomeBrowserSession(gh, ctx.tenant, request, reply, enrolled.tokens);
+    const next = absolute(ctx, safeReturnTo(ctx.tenant, pending.returnTo));
+    if (!enrolled.backup_codes?.length) return seeOther(reply, next);
+    return sendPage(reply, 200, backupCodesPage(ctx, { codes: enrolled.backup_codes, next }));
   }
 
   app.get('/login/mfa/enroll', get('Hosted page: set up the second factor the tenant requires, during sign-in'), async (request, reply) => {
@@ -169,12 +179,31 @@ export async function signInRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse
       const status = err instanceof AppError && err.code === 'MFA_CODE_INVALID' ? 400 : ((err as { status?: number }).status ?? 400);
       return enrollForm(request, reply, ctx, pending, status, errorView(ctx, err));
     }
-    await clearPendingSignIn(gh, ctx.tenant, pending);
-    await becomeBrowserSession(gh, ctx.tenant, request, reply, enrolled.tokens);
-    const next = absolute(ctx, safeReturnTo(ctx.tenant, pending.returnTo));
-    if (!enrolled.backup_codes?.length) return seeOther(reply, next);
-    return sendPage(reply, 200, backupCodesPage(ctx, { codes: enrolled.backup_codes, next }));
+    return enrolledPage(request, reply, ctx, pending, enrolled);
   });
+
+  app.post<Form>(
+    '/login/mfa/enroll/passkey',
+    form('Hosted page: register the passkey or security key chosen at the enrollment step (the attestation, as JSON in a form field); signs in and shows the backup codes once'),
+    async (request, reply) => {
+      const ctx = pageCtx(await requireTenant(gh, request), request);
+      const body = bodyOf(request);
+      checkCsrf(ctx, request, body);
+      const pending = await pendingAt(request, ctx, 'enroll');
+      if (typeof pending === 'string') return seeOther(reply, pending);
+      const response = registrationField(body.response);
+      if (!response) return enrollForm(request, reply, ctx, pending, 400, ctx.t('passkey.needs_js'));
+      let enrolled: Awaited<ReturnType<typeof confirmChallengePasskeyEnrollment>>;
+      try {
+        enrolled = await confirmChallengePasskeyEnrollment(gh, ctx.tenant, pending.mfaToken, { response }, auditContext(request), client(request));
+      } catch (err) {
+        if (err instanceof AppError && err.headers) reply.headers(err.headers);
+        // Refused (or the challenge ran out, which the page turns into the password form): the step again, fresh options.
+        return enrollForm(request, reply, ctx, pending, (err as { status?: number }).status ?? 400, errorView(ctx, err));
+      }
+      return enrolledPage(request, reply, ctx, pending, enrolled);
+    },
+  );
 
   // --- sign-up (open registration only) ---
   function signupForm(request: FastifyRequest, reply: FastifyReply, ctx: PageCtx, status: number, error?: ReturnType<typeof errorView> | string, v: { email?: string; name?: string } = {}) {

@@ -31,10 +31,11 @@ import { loadInteraction, saveInteraction, takeInteraction, type Interaction } f
 import { redirectError } from './redirect.ts';
 import { denyRevokedSessions } from '../../auth/auth.service.ts';
 import { signInLinks } from '../../hosted/sign-in-links.ts';
-import { passkeyAssertForm, webauthnField } from '../../hosted/passkey-forms.ts';
+import { passkeyAssertForm, registrationField, webauthnField } from '../../hosted/passkey-forms.ts';
 import { secondStepChoices } from '../../hosted/second-step.ts';
-import { backupCodesPage, enrollPage } from '../../hosted/mfa-enroll-pages.ts';
-import { challengeTotpEnrollment, confirmChallengeTotpEnrollment } from '../../mfa/enroll-sign-in.ts';
+import { backupCodesPage } from '../../hosted/mfa-enroll-pages.ts';
+import { enrollStepPage } from '../../hosted/enroll-step.ts';
+import { confirmChallengePasskeyEnrollment, confirmChallengeTotpEnrollment } from '../../mfa/enroll-sign-in.ts';
 
 const expired = () => new OAuthError('invalid_request', 'This sign-in request has expired or is unknown. Go back to the application and start again.', { allowRedirect: false });
 
@@ -95,10 +96,12 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
       return html(reply, error ? errorStatus : 200, renderMfaPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/mfa`, csrf: interaction.csrf, code: choices.code, ...(error ? { error } : {}), ...(after ? { after } : {}) }));
     }
     if (step === 'login' && interaction.mfaEnrollToken) {
-      // The tenant requires a second factor this user has not set up: set one up here, then the sign-in continues.
-      let enrollment: Awaited<ReturnType<typeof challengeTotpEnrollment>>;
+      // The tenant requires a second factor this user has not set up: set one up here (a passkey, or an authenticator
+      // app), then the sign-in continues.
+      const ctx = { tenant, locale, t: (k: TextKey) => text(locale, k) };
+      let body: string;
       try {
-        enrollment = await challengeTotpEnrollment(gh, tenant, interaction.mfaEnrollToken, auditContext(request), 'resume');
+        body = await enrollStepPage(gh, request, ctx, { mfaToken: interaction.mfaEnrollToken, action: `${base}/enroll`, csrf: interaction.csrf, error });
       } catch (err) {
         if (!(err instanceof AppError && (err.code === 'MFA_TOKEN_EXPIRED' || err.code === 'MFA_TOKEN_INVALID'))) throw err;
         // The enrollment challenge ran out: back to the password form, saying why.
@@ -106,8 +109,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
         await saveInteraction(gh.kv, again);
         return refused(request, reply, tenant, again, err);
       }
-      const ctx = { tenant, locale, t: (k: TextKey) => text(locale, k) };
-      return html(reply, error ? errorStatus : 200, enrollPage(ctx, { action: `${base}/enroll`, csrf: interaction.csrf, enrollment, ...(error ? { error } : {}) }));
+      return html(reply, error ? errorStatus : 200, body);
     }
     if (step === 'login') {
       return html(reply, error ? errorStatus : 200, renderLoginPage({ brand: brandOf(tenant), locale, tenantName: tenant.name, clientName: client.name, action: `${base}/login`, csrf: interaction.csrf, email: interaction.request.loginHint, links: signInLinks(tenant, locale), ...(error ? { error } : {}) }));
@@ -181,7 +183,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
 
   app.post<P & { Body: Record<string, string> }>(
     '/oauth/interaction/:id/enroll',
-    { schema: { tags: ['oauth'], summary: 'Hosted enrollment step (tenant MFA policy): confirm the authenticator app with a code', params, consumes: ['application/x-www-form-urlencoded'] }, config: { oauthErrors: 'html' } },
+    { schema: { tags: ['oauth'], summary: 'Hosted enrollment step (tenant MFA policy): confirm the authenticator app with a code (or, at /enroll/passkey, register a passkey)', params, consumes: ['application/x-www-form-urlencoded'] }, config: { oauthErrors: 'html' } },
     async (request, reply) => {
       const { tenant, interaction } = await load(request);
       const body = request.body ?? {};
@@ -202,14 +204,54 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
         // A wrong code: the same page (the same QR code), the challenge still usable until it expires.
         return refused(request, reply, tenant, interaction, err, err instanceof AppError && err.code === 'MFA_CODE_INVALID' ? 400 : undefined);
       }
-      await attachSignIn(request, reply, tenant, interaction, enrolled.tokens);
-      const next = `${tenant.issuer}/oauth/interaction/${interaction.id}`;
-      if (!enrolled.backup_codes?.length) return reply.code(303).header('cache-control', 'no-store').redirect(next, 303);
-      // "Continue" leads on to consent or the code, whose redirect to the client this page's form-action must allow.
-      allowFormTarget(request, interaction.request.redirectUri);
-      return html(reply, 200, backupCodesPage({ tenant, locale, t: (k: TextKey) => text(locale, k) }, { codes: enrolled.backup_codes, next }));
+      return enrolledPage(request, reply, tenant, interaction, enrolled);
     },
   );
+
+  app.post<P & { Body: Record<string, string> }>(
+    '/oauth/interaction/:id/enroll/passkey',
+    {
+      schema: {
+        tags: ['oauth'],
+        summary: 'Hosted enrollment step (tenant MFA policy): register the passkey or security key chosen instead of an app (the attestation as JSON in a form field)',
+        params,
+        consumes: ['application/x-www-form-urlencoded'],
+      },
+      config: { oauthErrors: 'html' },
+    },
+    async (request, reply) => {
+      const { tenant, interaction } = await load(request);
+      const body = request.body ?? {};
+      checkCsrf(interaction, body);
+      if (!interaction.mfaEnrollToken) return advance(request, reply, tenant, interaction);
+      const response = registrationField(body.response);
+      if (!response) return advance(request, reply, tenant, interaction, text(negotiateLocale(request.headers['accept-language']), 'passkey.needs_js'), 400);
+      let enrolled: Awaited<ReturnType<typeof confirmChallengePasskeyEnrollment>>;
+      try {
+        enrolled = await confirmChallengePasskeyEnrollment(gh, tenant, interaction.mfaEnrollToken, { response }, auditContext(request), { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
+      } catch (err) {
+        if (err instanceof AppError && (err.code === 'MFA_TOKEN_EXPIRED' || err.code === 'MFA_TOKEN_INVALID')) {
+          const again = { ...interaction, mfaEnrollToken: null };
+          await saveInteraction(gh.kv, again);
+          return refused(request, reply, tenant, again, err);
+        }
+        // Refused: the step again, with fresh options; the challenge stays usable until it expires.
+        return refused(request, reply, tenant, interaction, err);
+      }
+      return enrolledPage(request, reply, tenant, interaction, enrolled);
+    },
+  );
+
+  /** A factor was enrolled and the session opened: it becomes this browser's, then the backup codes once (or straight on). */
+  async function enrolledPage(request: FastifyRequest, reply: FastifyReply, tenant: ResolvedTenant, interaction: Interaction, enrolled: { tokens: TokenResponse; backup_codes?: string[] }) {
+    await attachSignIn(request, reply, tenant, interaction, enrolled.tokens);
+    const next = `${tenant.issuer}/oauth/interaction/${interaction.id}`;
+    if (!enrolled.backup_codes?.length) return reply.code(303).header('cache-control', 'no-store').redirect(next, 303);
+    // "Continue" leads on to consent or the code, whose redirect to the client this page's form-action must allow.
+    allowFormTarget(request, interaction.request.redirectUri);
+    const locale = negotiateLocale(request.headers['accept-language']);
+    return html(reply, 200, backupCodesPage({ tenant, locale, t: (k: TextKey) => text(locale, k) }, { codes: enrolled.backup_codes, next }));
+  }
 
   app.post<P & { Body: Record<string, string> }>(
     '/oauth/interaction/:id/mfa',

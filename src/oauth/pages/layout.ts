@@ -62,7 +62,7 @@ nav.account a[aria-current=page]{font-weight:700;color:#1d2433;text-decoration:n
 ul.items{list-style:none;padding:0;margin:0}ul.items li{border:1px solid #e6e9ef;border-radius:8px;padding:.75rem;margin:0 0 .75rem}
 ul.items li button,form.inline button{width:auto;margin-top:.5rem;padding:.45rem .9rem}.muted{color:#5b6475;font-size:.9rem}
 .qr svg{display:block;width:100%;max-width:14rem;height:auto;margin:0 auto}ol.codes{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(10rem,1fr));gap:.35rem 1rem;font:.85rem/1.6 ui-monospace,monospace}ol.codes code{white-space:nowrap;word-break:normal}
-h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
+h2{font-size:1.1rem;margin:1.5rem 0 .5rem}section.choice{border-bottom:1px solid #e6e9ef;padding-bottom:1.5rem}
 `;
 const DEFAULT_ACCENT = '#2f5bea';
 /** The page's one stylesheet, with the tenant's accent colour (validated hex, so it cannot break out of CSS). */

@@ -6,7 +6,10 @@ import { createUser, tenantQuery } from '../../helpers/auth-flows.ts';
 import { backendName, STRONG_PASSWORD } from '../../helpers/test-app.ts';
 import { codeAt, oathtool } from '../mfa/mfa-helpers.ts';
 import { Browser, discover, formOf, registerClient, startOidcServer, type OidcServer, pkceAuthorization } from '../oidc/oidc-harness.ts';
+import { PASSKEY_SCRIPT_HASH } from '../../../src/hosted/passkey-script.ts';
+import { formAt } from './page-browser.ts';
 import { createTenant } from '../../helpers/test-app.ts';
+import { SoftAuthenticator } from '../../helpers/soft-authenticator.ts';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
 const slug = 'enroll-req';
@@ -63,10 +66,11 @@ describe(`hosted enrollment step required by the tenant's MFA policy (${backendN
     expect(enroll.body).toMatch(/<div class="qr" aria-hidden="true"><svg [^>]*>/);
     expect(enroll.body).toMatch(/<label for="code">Code from the app<\/label>/);
     expect(enroll.body).not.toContain('ghm_'); // the enrollment challenge stays on the server
-    expect(enroll.headers.get('content-security-policy')).not.toContain('script-src');
+    // The one script allowed is the passkey choice's (hidden without it); the app setup needs none.
+    expect(enroll.headers.get('content-security-policy')).toContain(`script-src 'sha256-${PASSKEY_SCRIPT_HASH}';`);
     expect(enroll.headers.get('cache-control')).toBe('no-store');
     const secret = keyOf(enroll.body);
-    const form = formOf(enroll.body);
+    const form = formAt(enroll.body, '/enroll');
     expect(form.action).toMatch(/\/oauth\/interaction\/[A-Za-z0-9_-]+\/enroll$/);
     expect(form.fields.csrf).toEqual(expect.any(String));
 
@@ -80,7 +84,7 @@ describe(`hosted enrollment step required by the tenant's MFA policy (${backendN
     expect(wrong.body).toContain('incorrect');
     // The same page: the same key (the QR the user may have scanned stays valid), the token still usable.
     expect(keyOf(wrong.body)).toBe(secret);
-    expect(formOf(wrong.body).action).toBe(form.action);
+    expect(formAt(wrong.body, '/enroll').action).toBe(form.action);
     expect(await activeTotp(id)).toEqual([]);
 
     const done = await browser.fetch(form.action, { form: { ...form.fields, code: oathtool(secret) } });
@@ -144,11 +148,11 @@ describe(`hosted enrollment step required by the tenant's MFA policy (${backendN
     expect(enroll.status, enroll.body).toBe(200);
     expect(enroll.body).toMatch(/<div class="qr" aria-hidden="true"><svg /);
     expect(enroll.body).not.toContain('ghm_');
-    expect(enroll.headers.get('content-security-policy')).not.toContain('script-src');
+    expect(enroll.headers.get('content-security-policy')).toContain(`script-src 'sha256-${PASSKEY_SCRIPT_HASH}';`);
     const secret = keyOf(enroll.body);
     // Shown again (a reload): the same setup, not a new secret.
     expect(keyOf((await browser.fetch(`${issuer}/login/mfa/enroll`)).body)).toBe(secret);
-    const form = formOf(enroll.body);
+    const form = formAt(enroll.body, '/enroll');
     expect(form.action).toBe(`${issuer}/login/mfa/enroll`);
 
     const wrong = await browser.fetch(form.action, { form: { ...form.fields, code: wrongCode(secret) } });
@@ -184,5 +188,115 @@ describe(`hosted enrollment step required by the tenant's MFA policy (${backendN
     const enroll = await browser.fetch(afterPassword.location!);
     expect(enroll.body).toContain('Configurar a verificação em duas etapas');
     expect(enroll.body).toContain('<html lang="pt-BR">');
+    expect(enroll.body).toContain('<h2 id="passkey-choice-title">Chave de acesso ou chave de segurança</h2>');
+    expect(enroll.body).toContain('<button type="submit">Usar uma chave de acesso ou chave de segurança</button>');
+    expect(enroll.body).toContain('<h2>Aplicativo autenticador</h2>');
+  });
+
+  /** The passkey choice of an enrollment page: its form and the creation options on it. */
+  function passkeyChoice(body: string) {
+    const form = formAt(body, '/enroll/passkey');
+    const raw = /id="passkey-form" data-options="([^"]+)"/.exec(body)![1]!;
+    const options = JSON.parse(raw.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&'));
+    return { form, options };
+  }
+
+  it('OAuth: a passkey instead of the app → backup codes once → consent → code; ID token aal2 with pwd + hwk; then the passkey is the second step', async () => {
+    const email = 'pia@enroll-req.test';
+    const { id } = await createUser(s.t, slug, email);
+    const browser = new Browser();
+    const { res: loginPage, verifier, state } = await authorize(browser);
+    const loginForm = formOf(loginPage.body);
+    const afterPassword = await browser.fetch(loginForm.action, { form: { ...loginForm.fields, email, password: STRONG_PASSWORD } });
+    const enroll = await browser.fetch(afterPassword.location!);
+    expect(enroll.status, enroll.body).toBe(200);
+    // Both choices: the passkey one first, drawn hidden (the page's script shows it), named by its heading; the app below.
+    expect(enroll.body).toMatch(/<section id="passkey-choice" class="choice" aria-labelledby="passkey-choice-title" hidden>\s*<h2 id="passkey-choice-title">Passkey or security key<\/h2>/);
+    expect(enroll.body).toContain('<button type="submit">Use a passkey or security key</button>');
+    expect(enroll.body.indexOf('id="passkey-choice"')).toBeLessThan(enroll.body.indexOf('<h2>Authenticator app</h2>'));
+    const { form, options } = passkeyChoice(enroll.body);
+    expect(form.action).toMatch(/\/oauth\/interaction\/[A-Za-z0-9_-]+\/enroll\/passkey$/);
+    expect(form.fields).toEqual({ csrf: formAt(enroll.body, '/enroll').fields.csrf, response: '' });
+    expect(options).toMatchObject({ rp: { id: '127.0.0.1' }, user: { name: email }, attestation: 'none', excludeCredentials: [] });
+    const key = new SoftAuthenticator({ origin: s.base });
+
+    // No CSRF value: refused. No response (the script did not run): the step again, saying why.
+    expect((await browser.fetch(form.action, { form: { response: JSON.stringify(key.create(options)) } })).status).toBe(403);
+    const empty = await browser.fetch(form.action, { form: form.fields });
+    expect(empty.status).toBe(400);
+    expect(empty.body).toContain('needs JavaScript');
+    // An attestation made for another origin: refused, the step again with fresh options (the sign-in goes on).
+    const bad = await browser.fetch(form.action, { form: { ...form.fields, response: JSON.stringify(key.create(options, { origin: 'https://evil.example' })) } });
+    expect(bad.status, bad.body).toBe(400);
+    expect(bad.body).toMatch(/<div class="error" role="alert" id="form-error">The passkey could not be registered\.<\/div>/);
+    const fresh = passkeyChoice(bad.body);
+    expect(fresh.options.challenge).not.toBe(options.challenge);
+
+    const response = JSON.stringify(key.create(fresh.options));
+    const done = await browser.fetch(fresh.form.action, { form: { ...fresh.form.fields, response } });
+    expect(done.status, done.body).toBe(200);
+    expect(done.body).toContain('Save your backup codes');
+    expect(backupCodesOf(done.body)).toHaveLength(10);
+    expect(done.headers.get('content-security-policy')).toContain("form-action 'self' http://127.0.0.1:9");
+    const next = /<form method="get" action="([^"]+)">/.exec(done.body)![1]!;
+    // The same attestation again registers nothing more: the challenge is used up and the interaction moved on.
+    expect((await browser.fetch(fresh.form.action, { form: { ...fresh.form.fields, response } })).body).not.toContain('Save your backup codes');
+    expect(await tenantQuery(s.t, tenantId, 'SELECT name FROM webauthn_credentials WHERE user_id = $1', [id])).toEqual([{ name: 'Security key' }]);
+
+    const consent = await browser.fetch(next);
+    const consentForm = formOf(consent.body);
+    expect(consentForm.action).toMatch(/\/consent$/);
+    const back = await browser.fetch(consentForm.action, { form: { ...consentForm.fields, decision: 'allow' } });
+    expect(back.location).toMatch(/^http:\/\/127\.0\.0\.1:9\/callback\?/);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(back.location!), { pkceCodeVerifier: verifier, expectedState: state, idTokenExpected: true });
+    const idToken = decodeJwt(tokens.id_token!);
+    expect(idToken).toMatchObject({ sub: id, acr: acrOf(2) });
+    expect([...(idToken.amr as string[])].sort()).toEqual(['hwk', 'pwd']);
+
+    // The next sign-in: the passkey is the second step.
+    const again = new Browser();
+    const second = await authorize(again);
+    const f2 = formOf(second.res.body);
+    const pw2 = await again.fetch(f2.action, { form: { ...f2.fields, email, password: STRONG_PASSWORD } });
+    const mfaPage = await again.fetch(pw2.location!);
+    expect(mfaPage.status).toBe(200);
+    const data = JSON.parse(/id="passkey-assert-form" data-options="([^"]+)"/.exec(mfaPage.body)![1]!.replaceAll('&quot;', '"').replaceAll('&amp;', '&'));
+    const webauthn = JSON.stringify({ challenge_id: data.challenge_id, response: key.get(data.options) });
+    let res = await again.fetch(formAt(mfaPage.body, '/mfa').action, { form: { csrf: formAt(mfaPage.body, '/mfa').fields.csrf!, webauthn } });
+    while (!res.location?.startsWith(REDIRECT)) {
+      expect([302, 303], res.body).toContain(res.status);
+      res = await again.fetch(new URL(res.location!, f2.action).href);
+    }
+    const tokens2 = await oidc.authorizationCodeGrant(config, new URL(res.location), { pkceCodeVerifier: second.verifier, expectedState: second.state, idTokenExpected: true });
+    expect(decodeJwt(tokens2.id_token!)).toMatchObject({ sub: id, acr: acrOf(2), amr: expect.arrayContaining(['pwd', 'hwk']) });
+  });
+
+  it('hosted /login: a passkey instead of the app signs in at aal 2 (pwd + hwk), then the backup codes and on to return_to', async () => {
+    const email = 'rui@enroll-req.test';
+    const { id } = await createUser(s.t, slug, email);
+    const browser = new Browser();
+    const loginForm = formOf((await browser.fetch(`${issuer}/login?return_to=/account/security`)).body);
+    const afterPassword = await browser.fetch(loginForm.action, { form: { ...loginForm.fields, email, password: STRONG_PASSWORD } });
+    expect(afterPassword.location).toBe(`${issuer}/login/mfa/enroll`);
+    const enroll = await browser.fetch(afterPassword.location!);
+    expect(enroll.headers.get('content-security-policy')).toContain(`script-src 'sha256-${PASSKEY_SCRIPT_HASH}';`);
+    const { form, options } = passkeyChoice(enroll.body);
+    expect(form.action).toBe(`${issuer}/login/mfa/enroll/passkey`);
+    const key = new SoftAuthenticator({ origin: s.base, backupEligible: true });
+    // Another browser has no pending sign-in to enroll for: its POST (without this browser's cookie) is refused.
+    expect((await new Browser().fetch(form.action, { form: { ...form.fields, response: JSON.stringify(key.create(options)) } })).status).toBe(403);
+
+    const done = await browser.fetch(form.action, { form: { ...form.fields, response: JSON.stringify(key.create(options)) } });
+    expect(done.status, done.body).toBe(200);
+    expect(backupCodesOf(done.body)).toHaveLength(10);
+    const next = /<form method="get" action="([^"]+)">/.exec(done.body)![1]!;
+    expect(next).toBe(`${issuer}/account/security`);
+    const security = await browser.fetch(next);
+    expect(security.status, security.body).toBe(200);
+    expect(security.body).toContain('aria-label="Remove: Passkey"');
+    const [session] = await tenantQuery<{ aal: number; amr: string[] }>(s.t, tenantId, 'SELECT aal, amr FROM sessions WHERE user_id = $1 AND revoked_at IS NULL', [id]);
+    expect(session).toEqual({ aal: 2, amr: ['pwd', 'swk'] });
+    // The pending sign-in is over: the step is gone.
+    expect((await browser.fetch(`${issuer}/login/mfa/enroll`)).location).toBe(`${issuer}/login`);
   });
 });
