@@ -19,6 +19,8 @@ function wrap(db: Executor): Queryable {
 export interface PgliteOptions {
   /** Transactions and batches between two VACUUMs (default 2000; 0 = never). */
   vacuumEvery?: number;
+  /** Start from this dump (PGlite's dumpDataDir) instead of a new cluster: tests load one migrated template. */
+  loadDataDir?: Blob;
 }
 
 /** Seconds at least between two VACUUMs, however busy. */
@@ -55,13 +57,13 @@ function embeddedAutovacuum(db: PGlite, every: number) {
 }
 
 /** The embedded default: PostgreSQL compiled to WASM, one process per data directory (or in memory). */
-export async function createPgliteDatabase(dataDir?: string, opts: PgliteOptions = {}): Promise<Database & { maintenance: { vacuums: number } }> {
+export async function createPgliteDatabase(dataDir?: string, opts: PgliteOptions = {}): Promise<Database & { maintenance: { vacuums: number }; dump(): Promise<Blob> }> {
   if (dataDir) {
     // Owner only: PGlite writes its files world-readable and -writable (0666); the directory is what protects them.
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     chmodSync(dataDir, 0o700);
   }
-  const db = await PGlite.create(dataDir);
+  const db = opts.loadDataDir ? await PGlite.create(dataDir, { loadDataDir: opts.loadDataDir }) : await PGlite.create(dataDir);
   const vacuum = embeddedAutovacuum(db, opts.vacuumEvery ?? 2000);
   return {
     kind: 'pglite',
@@ -84,5 +86,6 @@ export async function createPgliteDatabase(dataDir?: string, opts: PgliteOptions
     async close() {
       await db.close();
     },
+    dump: () => db.dumpDataDir('none'),
   };
 }

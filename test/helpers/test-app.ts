@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -9,6 +9,7 @@ import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createGatehouse, type Gatehouse } from '../../src/context.ts';
 import type { Database } from '../../src/db/database.ts';
+import { listMigrations, migrate } from '../../src/db/migrate.ts';
 import { createPgliteDatabase } from '../../src/db/pglite.ts';
 import { createPostgresDatabase } from '../../src/db/postgres.ts';
 import { withPlatformTx } from '../../src/db/tenant-tx.ts';
@@ -44,6 +45,30 @@ export async function freshPostgres(serverUrl: string): Promise<{ url: string; d
   };
 }
 
+/**
+ * A new embedded cluster costs about a second (PGlite runs initdb); loading a dump of one already migrated costs a
+ * third of that. So the first test app on a machine writes the migrated template to the temporary directory, keyed
+ * by the migrations and the PGlite version, and every later one (in any test process) loads it.
+ */
+async function migratedPglite(): Promise<Database> {
+  const pkg = join(process.cwd(), 'node_modules/@electric-sql/pglite/package.json');
+  const version = existsSync(pkg) ? (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version : 'unknown';
+  const key = createHash('sha256').update(version).update(JSON.stringify(listMigrations())).digest('hex').slice(0, 16);
+  const file = join(tmpdir(), `gatehouse-test-pglite-${key}.tar`);
+  if (existsSync(file)) {
+    const db = await createPgliteDatabase(undefined, { loadDataDir: new Blob([readFileSync(file)]) });
+    await migrate(db); // nothing to apply: the template holds them all
+    return db;
+  }
+  const db = await createPgliteDatabase();
+  await migrate(db);
+  // Written beside, then renamed: a parallel test process never reads half a template.
+  const partial = `${file}.${process.pid}.part`;
+  writeFileSync(partial, Buffer.from(await (await db.dump()).arrayBuffer()));
+  renameSync(partial, file);
+  return db;
+}
+
 export interface TestApp {
   gh: Gatehouse;
   app: FastifyInstance;
@@ -64,6 +89,8 @@ export async function buildTestApp(
     databaseUrl = fresh.url;
     db = createPostgresDatabase(fresh.url, { max: 10 });
     cleanups.push(fresh.drop);
+  } else {
+    db = await migratedPglite();
   }
   const config = loadConfig({
     GATEHOUSE_DATA_DIR: dataDir,
