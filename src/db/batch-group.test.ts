@@ -35,6 +35,18 @@ describe('batch group', () => {
     ]);
   });
 
+  it('with room for two calls in flight, the first two go at once and the rest wait to go together', async () => {
+    const db = fakeDb();
+    const g = createBatchGroup(db.run, { maxInFlight: 2 });
+    const first = g.submit('a', ['a1']);
+    await new Promise((r) => setImmediate(r));
+    const second = g.submit('a', ['a2']);
+    await new Promise((r) => setImmediate(r));
+    const rest = [g.submit('a', ['a3']), g.submit('a', ['a4'])];
+    await Promise.all([first, second, ...rest]);
+    expect(db.calls.map((c) => c.statements)).toEqual([['a1'], ['a2'], ['a3', 'a4']]);
+  });
+
   it('a failing unit fails alone: the group is run again unit by unit', async () => {
     const db = fakeDb();
     const g = createBatchGroup(db.run);

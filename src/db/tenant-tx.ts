@@ -30,11 +30,10 @@ export function withTenantTx<T>(db: Database, tenantId: string, fn: (tx: TenantD
  * or PGlite call is measurable. Returns the statements' results, in order.
  */
 export async function tenantBatch(db: Database, tenantId: string, ...statements: string[]): Promise<QueryResult<Record<string, unknown>>[]> {
-  const preamble = tenantPreamble(tenantId);
-  // The embedded database runs one call at a time: concurrent batches go together (batch-group.ts). PostgreSQL
-  // runs them side by side on the pool's connections.
-  if (db.kind === 'pglite') return groupOf(db).submit(tenantId, statements);
-  return runTenantBatch(db, preamble, statements);
+  if (!isUuid(tenantId)) throw new TypeError('tenant id must be a UUID');
+  // Concurrent batches go together (batch-group.ts): one call at a time on the embedded database, which runs one
+  // anyway; a few at a time on PostgreSQL, whose server works on one while this process prepares the next.
+  return groupOf(db).submit(tenantId, statements);
 }
 
 async function runTenantBatch(db: Database, preamble: string, statements: string[]): Promise<QueryResult<Record<string, unknown>>[]> {
@@ -44,10 +43,19 @@ async function runTenantBatch(db: Database, preamble: string, statements: string
 
 const groups = new WeakMap<Database, ReturnType<typeof createBatchGroup>>();
 
+/**
+ * Measured (oidc-refresh on the local PostgreSQL, 16 chains): one group in flight 0.72 of oidc-provider's throughput,
+ * two 0.82, four 0.88, none (every batch on its own connection) 0.56. Each node keeps at most this many, so a cluster
+ * of nodes still spreads its work over the server's cores.
+ */
+const POSTGRES_GROUPS_IN_FLIGHT = 4;
+
 function groupOf(db: Database) {
   let g = groups.get(db);
   if (!g) {
-    g = createBatchGroup((tenantId, statements) => runTenantBatch(db, tenantPreamble(tenantId), statements));
+    g = createBatchGroup((tenantId, statements) => runTenantBatch(db, tenantPreamble(tenantId), statements), {
+      maxInFlight: db.kind === 'pglite' ? 1 : POSTGRES_GROUPS_IN_FLIGHT,
+    });
     groups.set(db, g);
   }
   return g;
