@@ -155,9 +155,9 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
     result.attempted++;
     const attempts = m.attempts + 1;
     const tenant = await gh.tenants.byId(m.tenant_id);
-    let body: { text: string; html: string } | undefined;
+    let body: { subject?: string; text: string; html: string } | undefined;
     try {
-      body = m.body_enc ? (JSON.parse(gh.sealer.open(m.body_enc, mailBodyContext(m.tenant_id))) as { text: string; html: string }) : undefined;
+      body = m.body_enc ? (JSON.parse(gh.sealer.open(m.body_enc, mailBodyContext(m.tenant_id))) as { subject?: string; text: string; html: string }) : undefined;
     } catch {
       body = undefined;
     }
@@ -194,7 +194,7 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
         dropped = await dropMail(
           gh.config.mailDir,
           { id: m.id, createdAt: m.created_at, tenant: tenant.slug, template: m.template },
-          { from, to: m.to_address, subject: m.subject, text: body.text, html: body.html },
+          { from, to: m.to_address, subject: body.subject ?? m.subject, text: body.text, html: body.html },
         );
       } catch (err) {
         await retryOrFail(err, '');
@@ -209,7 +209,7 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
       continue;
     }
     try {
-      const info = await transportFor(gh, smtp.key, smtp.url).sendMail({ from, to: m.to_address, subject: m.subject, text: body.text, html: body.html });
+      const info = await transportFor(gh, smtp.key, smtp.url).sendMail({ from, to: m.to_address, subject: body.subject ?? m.subject, text: body.text, html: body.html });
       result.sent++;
       // Sent: the links are no longer needed at rest.
       await record(

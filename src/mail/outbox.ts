@@ -33,6 +33,12 @@ export function mailLocale(tenant: Pick<Tenant, 'branding'>, userLocale?: string
   return (LOCALES as readonly string[]).includes(fallback ?? '') ? (fallback as Locale) : 'en';
 }
 
+/** The subject with the message's one-time code (a template's `code`) masked. */
+export function publicSubject(subject: string, data: unknown): string {
+  const code = typeof data === 'object' && data !== null && 'code' in data ? String((data as { code: unknown }).code) : '';
+  return code ? subject.split(code).join('••••••') : subject;
+}
+
 /**
  * Writes a message into the outbox inside the caller's transaction, so the mail exists exactly when the change that
  * caused it commits; the worker (mail-worker.ts) delivers it. The rendered bodies carry one-time links and codes,
@@ -47,11 +53,13 @@ export async function enqueueMail<K extends TemplateName>(
   send = true,
 ): Promise<string | undefined> {
   const rendered = renderMail(mail.locale, brandingOf(tenant), templateContent(mail.locale, mail.template, mail.data, brandingOf(tenant).name));
-  const body = sealer.seal(JSON.stringify({ text: rendered.text, html: rendered.html }), mailBodyContext(tenant.id));
+  // The subject goes out from the sealed body; the column (shown to the tenant's admins in the outbox listing, and
+  // kept after sending) never holds a one-time code, which a subject such as "Your sign-in code: 123456" carries.
+  const body = sealer.seal(JSON.stringify({ subject: rendered.subject, text: rendered.text, html: rendered.html }), mailBodyContext(tenant.id));
   const r = await tx.query<{ id: string }>(
     `INSERT INTO mail_outbox (to_address, template, locale, subject, body_enc)
      SELECT $1, $2, $3, $4, $5 WHERE $6::boolean RETURNING id`,
-    [mail.to, mail.template, mail.locale, rendered.subject, body, send],
+    [mail.to, mail.template, mail.locale, publicSubject(rendered.subject, mail.data), body, send],
   );
   return r.rows[0]?.id;
 }

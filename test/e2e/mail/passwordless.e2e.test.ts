@@ -83,6 +83,22 @@ describe(`passwordless sign-in by mail (${backendName})`, () => {
     }
   });
 
+  it('the code is in the subject of the mail sent, never in the subject the outbox keeps (admins list it)', async () => {
+    expect((await start('pl-on', 'finn@on.test', 'code')).statusCode).toBe(202);
+    const m = await deliverAndRead(t.gh, sink, 'finn@on.test');
+    const code = codeFromMail(m);
+    expect(m.subject).toContain(code);
+    const stored = await withPlatformTx(t.gh.db, (tx) =>
+      tx.query<{ subject: string }>(`SELECT subject FROM mail_outbox WHERE to_address = 'finn@on.test' AND template = 'passwordless_code'`),
+    );
+    expect(stored.rows.length).toBeGreaterThan(0);
+    for (const r of stored.rows) {
+      expect(r.subject).not.toContain(code);
+      expect(r.subject).not.toMatch(/\d{6}/);
+      expect(r.subject).toContain('••••••');
+    }
+  });
+
   it('five wrong codes burn the code; four do not', async () => {
     const wrong = (c: string) => String((Number(c) + 1) % 1_000_000).padStart(6, '0');
     const code = await mailed('pl-on', 'dora@on.test', 'code');
