@@ -45,7 +45,7 @@ const groups = new WeakMap<Database, ReturnType<typeof createBatchGroup>>();
 
 /**
  * Measured (oidc-refresh on the local PostgreSQL, 16 chains): one group in flight 0.72 of oidc-provider's throughput,
- * two 0.82, four 0.88, none (every batch on its own connection) 0.56. Each node keeps at most this many, so a cluster
+ * two 0.82, four 0.81–0.88, none (every batch on its own connection) 0.56. Each node keeps at most this many, so a cluster
  * of nodes still spreads its work over the server's cores. Two groups that lock the same rows in opposite orders
  * (the same user signing in twice at once, in both) can deadlock: PostgreSQL aborts one, and its units run again one
  * by one, like any failed group.
