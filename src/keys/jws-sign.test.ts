@@ -8,7 +8,7 @@ describe('signJwt', () => {
     it(`${alg}: jose verifies it with the public key, header and claims intact`, async () => {
       const pair = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
       const claims = { sub: 'u1', iss: 'https://id.example/t/acme', aud: 'web', exp: Math.floor(Date.now() / 1000) + 60, name: 'Zoë ✓' };
-      const token = signJwt({ kid: 'k1', alg, privateKey: pair.privateKey }, 'at+jwt', claims);
+      const token = await signJwt({ kid: 'k1', alg, privateKey: pair.privateKey }, 'at+jwt', claims);
       expect(decodeProtectedHeader(token)).toEqual({ alg, kid: 'k1', typ: 'at+jwt' });
       const { payload } = await jwtVerify(token, pair.publicKey, { algorithms: [alg], typ: 'at+jwt' });
       expect(payload).toEqual(claims);

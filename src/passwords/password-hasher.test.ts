@@ -3,7 +3,7 @@ import { hash as bcryptHash } from '@node-rs/bcrypt';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../errors/app-error.ts';
-import { createPasswordHasher } from './password-hasher.ts';
+import { defaultHashConcurrency, createPasswordHasher } from './password-hasher.ts';
 
 // Pass-through argon2 that counts calls and the work in flight, to see what the hasher really spends.
 const argon = vi.hoisted(() => ({ hashCalls: 0, verifyCalls: 0, inFlight: 0, maxInFlight: 0 }));
@@ -173,5 +173,14 @@ describe('password hasher: bounded queue', () => {
     await Promise.all([c, d]);
     const stored = await h.hash(PW);
     expect((await h.verify(stored, PW)).ok).toBe(true);
+  });
+});
+
+describe('default hashing concurrency', () => {
+  it('one per CPU, leaving one thread of the pool for signatures', () => {
+    expect(defaultHashConcurrency(2, 4)).toBe(2);
+    expect(defaultHashConcurrency(16, 4)).toBe(3);
+    expect(defaultHashConcurrency(16, 18)).toBe(16);
+    expect(defaultHashConcurrency(1, 1)).toBe(1);
   });
 });

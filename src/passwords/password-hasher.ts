@@ -45,11 +45,20 @@ function parseArgon2(stored: string): Argon2Params | null {
   return { memoryCost: Number(m[1]), timeCost: Number(m[2]), parallelism: Number(m[3]) };
 }
 
+/**
+ * Hashes computed at once by default: one per CPU, but at most one less than libuv's thread pool (UV_THREADPOOL_SIZE,
+ * 4 unless set before Node starts), which hashing shares with token signing (jws-sign.ts): a signature then never
+ * waits behind a full pool of hashes. With more than 3 CPUs, set UV_THREADPOOL_SIZE to hash on all of them.
+ */
+export function defaultHashConcurrency(cpus = availableParallelism(), pool = Number(process.env.UV_THREADPOOL_SIZE) || 4): number {
+  return Math.max(1, Math.min(cpus, pool - 1));
+}
+
 export function createPasswordHasher(
   params: Argon2Params,
   opts: { concurrency?: number; maxQueue?: number } = {},
 ): PasswordHasher {
-  const run = createLimiter(opts.concurrency ?? availableParallelism(), opts.maxQueue ?? 256);
+  const run = createLimiter(opts.concurrency ?? defaultHashConcurrency(), opts.maxQueue ?? 256);
   const options = { algorithm: Algorithm.Argon2id, ...params };
   let dummy: Promise<string> | undefined;
 

@@ -47,7 +47,7 @@ export async function signOAuthAccessToken(
     ...(input.acr ? { acr: input.acr } : {}),
     ...(input.amr ? { amr: input.amr } : {}),
   };
-  const token = signJwt(ring.active, 'at+jwt', claims);
+  const token = await signJwt(ring.active, 'at+jwt', claims);
   return { token, claims };
 }
 
