@@ -1,14 +1,15 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { signJwt } from './jws-sign.ts';
+import { signJwt, signJwtOffThread } from './jws-sign.ts';
 
 describe('signJwt', () => {
-  for (const alg of ['ES256', 'RS256'] as const) {
-    it(`${alg}: jose verifies it with the public key, header and claims intact`, async () => {
+  for (const [alg, offThread] of [['ES256', false], ['RS256', false], ['ES256', true], ['RS256', true]] as const) {
+    it(`${alg}${offThread ? ' (off the main thread)' : ''}: jose verifies it with the public key, header and claims intact`, async () => {
       const pair = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
       const claims = { sub: 'u1', iss: 'https://id.example/t/acme', aud: 'web', exp: Math.floor(Date.now() / 1000) + 60, name: 'Zoë ✓' };
-      const token = await signJwt({ kid: 'k1', alg, privateKey: pair.privateKey }, 'at+jwt', claims);
+      const key = { kid: 'k1', alg, privateKey: pair.privateKey };
+      const token = offThread ? await signJwtOffThread(key, 'at+jwt', claims) : signJwt(key, 'at+jwt', claims);
       expect(decodeProtectedHeader(token)).toEqual({ alg, kid: 'k1', typ: 'at+jwt' });
       const { payload } = await jwtVerify(token, pair.publicKey, { algorithms: [alg], typ: 'at+jwt' });
       expect(payload).toEqual(claims);

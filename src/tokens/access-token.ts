@@ -57,7 +57,7 @@ export async function issueAccessToken(keys: KeyRingCache, input: IssueInput): P
     amr: input.session.amr,
     aal: input.session.aal,
   };
-  const token = await signJwt(ring.active, 'at+jwt', claims);
+  const token = signJwt(ring.active, 'at+jwt', claims);
   return { token, claims };
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { signJwt } from '../../keys/jws-sign.ts';
+import { signJwt, signJwtOffThread } from '../../keys/jws-sign.ts';
 import { jwtVerify, type JWTPayload } from 'jose';
 import type { Gatehouse } from '../../context.ts';
 import type { ResolvedTenant } from '../../tenancy/tenant-directory.ts';
@@ -29,6 +29,8 @@ export async function signOAuthAccessToken(
   gh: Gatehouse,
   tenant: ResolvedTenant,
   input: { clientId: string; subject: string; scopes: string[]; ttl: number; sid?: string; authTime?: number; acr?: string; amr?: string[] },
+  /** Sign on the thread pool: for answers with no database work (client_credentials; see jws-sign.ts). */
+  opts: { offThread?: boolean } = {},
 ): Promise<{ token: string; claims: OAuthAccessClaims }> {
   const ring = await gh.keys.get(tenant.id);
   const now = Math.floor(Date.now() / 1000);
@@ -47,7 +49,7 @@ export async function signOAuthAccessToken(
     ...(input.acr ? { acr: input.acr } : {}),
     ...(input.amr ? { amr: input.amr } : {}),
   };
-  const token = await signJwt(ring.active, 'at+jwt', claims);
+  const token = opts.offThread ? await signJwtOffThread(ring.active, 'at+jwt', claims) : signJwt(ring.active, 'at+jwt', claims);
   return { token, claims };
 }
 

@@ -16,7 +16,8 @@ export const clientCredentials: Grant = {
     const refused = requested.filter((s) => !allowed.includes(s));
     if (refused.length) throw InvalidScope(`The client may not request: ${refused.join(' ')}.`);
     const ttl = accessTtl(tenant, client);
-    const { token } = await signOAuthAccessToken(gh, tenant, { clientId: client.client_id, subject: client.client_id, scopes: requested, ttl });
+    // Signing is most of this grant's main-thread work: off the main thread (jws-sign.ts).
+    const { token } = await signOAuthAccessToken(gh, tenant, { clientId: client.client_id, subject: client.client_id, scopes: requested, ttl }, { offThread: true });
     return { access_token: token, token_type: 'Bearer', expires_in: ttl, scope: requested.join(' ') };
   },
 };
