@@ -47,7 +47,7 @@ function parseArgon2(stored: string): Argon2Params | null {
 
 /**
  * Hashes computed at once by default: one per CPU, but at most one less than libuv's thread pool (UV_THREADPOOL_SIZE,
- * 4 unless set before Node starts), which hashing shares with token signing (jws-sign.ts): a signature then never
+ * 4 unless set before Node starts), which hashing shares with the signing of client_credentials tokens (jws-sign.ts): a signature then never
  * waits behind a full pool of hashes. With more than 3 CPUs, set UV_THREADPOOL_SIZE to hash on all of them.
  */
 export function defaultHashConcurrency(cpus = availableParallelism(), pool = Number(process.env.UV_THREADPOOL_SIZE) || 4): number {
