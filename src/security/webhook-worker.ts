@@ -1,31 +1,20 @@
 import { createHmac } from 'node:crypto';
 import type { Gatehouse } from '../context.ts';
-import { withPlatformTx, withTenantTx } from '../db/tenant-tx.ts';
-import { EgressBlockedError, postGuarded } from './egress.ts';
+import { withTenantTx } from '../db/tenant-tx.ts';
+import { postGuarded } from './egress.ts';
+import {
+  claimDueDeliveries,
+  deliverySettings,
+  requestFailure,
+  tallyAttempt,
+  type DeliveryFailure,
+  type DeliveryRunResult,
+  type DeliveryWorkerOptions,
+} from '../shared/http-deliveries.ts';
 import { startPeriodic } from '../shared/periodic.ts';
 
-export interface WebhookWorkerOptions {
-  /** First retry delay; doubles with each failed attempt (default 5 s). */
-  baseBackoffMs?: number;
-  /** Longest retry delay (default 1 h). */
-  maxBackoffMs?: number;
-  /** Attempts before a delivery is given up as failed (default 8). */
-  maxAttempts?: number;
-  /** Per-request timeout (default 5 s). */
-  timeoutMs?: number;
-  /** Deliveries claimed per run (default 50). */
-  batch?: number;
-}
-
-export interface WebhookRunResult {
-  attempted: number;
-  delivered: number;
-  retrying: number;
-  failed: number;
-}
-
-/** How long a claimed delivery is hidden from other workers while it is being sent (longer than any timeout). */
-const CLAIM_LEASE_SECONDS = 300;
+export type WebhookWorkerOptions = DeliveryWorkerOptions;
+export type WebhookRunResult = DeliveryRunResult;
 
 /** The signature header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the endpoint secret>`. */
 export function signWebhook(secret: string, body: string, timestamp: number): string {
@@ -51,34 +40,13 @@ interface Claimed {
  * flight), then sent outside any transaction; each outcome is recorded in the delivery's tenant transaction.
  */
 export async function deliverDueWebhooks(gh: Gatehouse, opts: WebhookWorkerOptions = {}): Promise<WebhookRunResult> {
-  const base = opts.baseBackoffMs ?? 5_000;
-  const max = opts.maxBackoffMs ?? 3_600_000;
-  const maxAttempts = opts.maxAttempts ?? 8;
-  const timeoutMs = opts.timeoutMs ?? 5_000;
-  const claimed = await withPlatformTx(gh.db, (tx) =>
-    tx.query<Claimed>(
-      `UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => $2::int)
-       WHERE id IN (
-         SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
-         ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING id, tenant_id, url, payload, attempts`,
-      [opts.batch ?? 50, CLAIM_LEASE_SECONDS],
-    ),
-  );
+  const settings = deliverySettings(opts);
+  const claimed = await claimDueDeliveries<Claimed>(gh.db, 'webhook_deliveries', 'id, tenant_id, url, payload, attempts', settings.batch);
   const result: WebhookRunResult = { attempted: 0, delivered: 0, retrying: 0, failed: 0 };
   await Promise.all(
-    claimed.rows.map(async (d) => {
-      const outcome = await deliverOne(gh, d, timeoutMs);
-      const attempts = d.attempts + 1;
-      result.attempted++;
-      if (outcome.ok) {
-        result.delivered++;
-      } else if (attempts >= maxAttempts || outcome.final) {
-        result.failed++;
-      } else {
-        result.retrying++;
-      }
-      const delayMs = Math.min(base * 2 ** d.attempts, max);
+    claimed.map(async (d) => {
+      const outcome = await deliverOne(gh, d, settings.timeoutMs);
+      const { attempts, final, delaySeconds } = tallyAttempt(result, settings, d.attempts, outcome);
       await withTenantTx(gh.db, d.tenant_id, (tx) =>
         tx.query(
           outcome.ok
@@ -89,7 +57,7 @@ export async function deliverDueWebhooks(gh: Gatehouse, opts: WebhookWorkerOptio
                  next_attempt_at = now() + make_interval(secs => $7::double precision) WHERE id = $1`,
           outcome.ok
             ? [d.id, attempts, outcome.status, outcome.url]
-            : [d.id, attempts, outcome.status, outcome.error.slice(0, 500), outcome.url, attempts >= maxAttempts || !!outcome.final, delayMs / 1000],
+            : [d.id, attempts, outcome.status, outcome.error.slice(0, 500), outcome.url, final, delaySeconds],
         ),
       );
       // Never the secret, the signature or the body: the delivery id and its outcome only.
@@ -99,9 +67,7 @@ export async function deliverDueWebhooks(gh: Gatehouse, opts: WebhookWorkerOptio
   return result;
 }
 
-type Outcome =
-  | { ok: true; status: number; url: string | null }
-  | { ok: false; status: number | null; error: string; url: string | null; final?: boolean };
+type Outcome = { ok: true; status: number; url: string | null } | (DeliveryFailure & { url: string | null });
 
 async function deliverOne(gh: Gatehouse, d: Claimed, timeoutMs: number): Promise<Outcome> {
   // The tenant's current endpoint: a replaced endpoint gets the pending alerts, signed with its own secret.
@@ -135,11 +101,7 @@ async function deliverOne(gh: Gatehouse, d: Claimed, timeoutMs: number): Promise
     if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, url: endpoint.url };
     return { ok: false, status: res.status, error: `HTTP ${res.status}`, url: endpoint.url };
   } catch (err) {
-    const e = err as Error & { code?: string };
-    // A private destination stays private: retrying cannot help, the endpoint must change.
-    if (e instanceof EgressBlockedError) return { ok: false, status: null, error: e.message, url: endpoint.url, final: true };
-    const error = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : (e.code ?? e.message ?? 'request failed');
-    return { ok: false, status: null, error, url: endpoint.url };
+    return { ...requestFailure(err, timeoutMs), url: endpoint.url };
   }
 }
 

@@ -1,32 +1,21 @@
 import { recordAudit } from '../../audit/audit.ts';
 import type { Gatehouse } from '../../context.ts';
 import { withPlatformTx, withTenantTx } from '../../db/tenant-tx.ts';
-import { EgressBlockedError, postGuarded } from '../../security/egress.ts';
+import { postGuarded } from '../../security/egress.ts';
+import {
+  claimDueDeliveries,
+  deliverySettings,
+  requestFailure,
+  tallyAttempt,
+  type DeliveryFailure,
+  type DeliveryRunResult,
+  type DeliveryWorkerOptions,
+} from '../../shared/http-deliveries.ts';
 import { startPeriodic } from '../../shared/periodic.ts';
 import { signLogoutToken } from './logout-token.ts';
 
-export interface BackchannelWorkerOptions {
-  /** First retry delay; doubles with each failed attempt (default 5 s). */
-  baseBackoffMs?: number;
-  /** Longest retry delay (default 1 h). */
-  maxBackoffMs?: number;
-  /** Attempts before a logout is given up as failed (default 8). */
-  maxAttempts?: number;
-  /** Per-request timeout (default 5 s). */
-  timeoutMs?: number;
-  /** Logouts claimed per run (default 50). */
-  batch?: number;
-}
-
-export interface BackchannelRunResult {
-  attempted: number;
-  delivered: number;
-  retrying: number;
-  failed: number;
-}
-
-/** How long a claimed logout is hidden from other workers while it is being sent (longer than any timeout). */
-const CLAIM_LEASE_SECONDS = 300;
+export type BackchannelWorkerOptions = DeliveryWorkerOptions;
+export type BackchannelRunResult = DeliveryRunResult;
 
 interface Claimed {
   id: string;
@@ -37,7 +26,7 @@ interface Claimed {
   attempts: number;
 }
 
-type Outcome = { ok: true; status: number } | { ok: false; status: number | null; error: string; final?: boolean };
+type Outcome = { ok: true; status: number } | DeliveryFailure;
 
 /**
  * Delivers the Back-Channel Logouts that are due, across tenants, in the style of the alert webhooks: claimed in one
@@ -47,32 +36,14 @@ type Outcome = { ok: true; status: number } | { ok: false; status: number | null
  * is audited (`oauth.backchannel_logout.failed`): the user may still be signed in at that application.
  */
 export async function deliverDueBackchannelLogouts(gh: Gatehouse, opts: BackchannelWorkerOptions = {}): Promise<BackchannelRunResult> {
-  const base = opts.baseBackoffMs ?? 5_000;
-  const max = opts.maxBackoffMs ?? 3_600_000;
-  const maxAttempts = opts.maxAttempts ?? 8;
-  const timeoutMs = opts.timeoutMs ?? 5_000;
-  const claimed = await withPlatformTx(gh.db, (tx) =>
-    tx.query<Claimed>(
-      `UPDATE backchannel_logouts SET next_attempt_at = now() + make_interval(secs => $2::int)
-       WHERE id IN (
-         SELECT id FROM backchannel_logouts WHERE status = 'pending' AND next_attempt_at <= now()
-         ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING id, tenant_id, client_id, user_id, sid, attempts`,
-      [opts.batch ?? 50, CLAIM_LEASE_SECONDS],
-    ),
-  );
+  const settings = deliverySettings(opts);
+  const claimed = await claimDueDeliveries<Claimed>(gh.db, 'backchannel_logouts', 'id, tenant_id, client_id, user_id, sid, attempts', settings.batch);
   const result: BackchannelRunResult = { attempted: 0, delivered: 0, retrying: 0, failed: 0 };
   await Promise.all(
-    claimed.rows.map(async (l) => {
+    claimed.map(async (l) => {
       // A failure of our own (keys, database) is retried like the client's.
-      const outcome = await deliverOne(gh, l, timeoutMs).catch((err): Outcome => ({ ok: false, status: null, error: `not sent: ${(err as Error).message}` }));
-      const attempts = l.attempts + 1;
-      const final = !outcome.ok && (attempts >= maxAttempts || !!outcome.final);
-      result.attempted++;
-      if (outcome.ok) result.delivered++;
-      else if (final) result.failed++;
-      else result.retrying++;
-      const delayMs = Math.min(base * 2 ** l.attempts, max);
+      const outcome = await deliverOne(gh, l, settings.timeoutMs).catch((err): Outcome => ({ ok: false, status: null, error: `not sent: ${(err as Error).message}` }));
+      const { attempts, final, delaySeconds } = tallyAttempt(result, settings, l.attempts, outcome);
       await withTenantTx(gh.db, l.tenant_id, async (tx) => {
         if (outcome.ok) {
           await tx.query(
@@ -86,7 +57,7 @@ export async function deliverDueBackchannelLogouts(gh: Gatehouse, opts: Backchan
           `UPDATE backchannel_logouts SET attempts = $2, last_status = $3, last_error = $4,
              status = CASE WHEN $5::boolean THEN 'failed' ELSE 'pending' END,
              next_attempt_at = now() + make_interval(secs => $6::double precision) WHERE id = $1`,
-          [l.id, attempts, outcome.status, error, final, delayMs / 1000],
+          [l.id, attempts, outcome.status, error, final, delaySeconds],
         );
         if (final) {
           await recordAudit(tx, { actorType: 'system' }, {
@@ -127,11 +98,7 @@ async function deliverOne(gh: Gatehouse, l: Claimed, timeoutMs: number): Promise
     if (res.status === 200 || res.status === 204) return { ok: true, status: res.status };
     return { ok: false, status: res.status, error: `HTTP ${res.status}` };
   } catch (err) {
-    const e = err as Error & { code?: string };
-    // A private destination stays private: retrying cannot help, the client's URI must change.
-    if (e instanceof EgressBlockedError) return { ok: false, status: null, error: e.message, final: true };
-    const error = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : (e.code ?? e.message ?? 'request failed');
-    return { ok: false, status: null, error };
+    return requestFailure(err, timeoutMs);
   }
 }
 
