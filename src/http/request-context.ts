@@ -5,6 +5,7 @@ import { AppError } from '../errors/app-error.ts';
 import type { Permission } from '../rbac/roles.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import { claimedTenantId, verifyAccessToken, type AccessClaims } from '../tokens/access-token.ts';
+import { decodeJws, type DecodedJws } from '../keys/jws-verify.ts';
 import { isDenied } from '../tokens/denylist.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
 import { tokenTimer, type Metrics } from '../observability/metrics.ts';
@@ -26,6 +27,23 @@ function cacheTimer(m: Metrics) {
   const t = tokenTimer(m, 'verify');
   verifyTimers.set(m, t);
   return t;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/;
+const decodedBearers = new WeakMap<FastifyRequest, DecodedJws | null>();
+
+/**
+ * The request's Bearer token decoded, nothing verified: the rate limiter, tenant resolution and authentication all
+ * read it, so it is decoded once per request. Null when there is none or it is not a well-formed JWS.
+ */
+export function bearerJws(request: FastifyRequest): DecodedJws | null {
+  let jws = decodedBearers.get(request);
+  if (jws === undefined) {
+    const m = BEARER.exec(request.headers.authorization ?? '');
+    jws = (m && decodeJws(m[1]!)) ?? null;
+    decodedBearers.set(request, jws);
+  }
+  return jws;
 }
 
 /** Where the tenant comes from when no token decides: path prefix, then subdomain, then (if enabled) a header. */
@@ -53,8 +71,7 @@ async function tenantFromRequest(gh: Gatehouse, request: FastifyRequest): Promis
 export async function tenantForLimits(gh: Gatehouse, request: FastifyRequest): Promise<ResolvedTenant | undefined> {
   let t = await tenantFromRequest(gh, request);
   if (t === undefined) {
-    const h = request.headers.authorization;
-    const claimed = h?.startsWith('Bearer ') ? claimedTenantId(h.slice(7)) : undefined;
+    const claimed = claimedTenantId(bearerJws(request) ?? undefined);
     if (claimed) t = await gh.tenants.byId(claimed);
   }
   return t && t.status === 'active' ? t : undefined;
@@ -77,12 +94,11 @@ export async function requireTenant(gh: Gatehouse, request: FastifyRequest): Pro
   return request.tenant;
 }
 
-function bearer(request: FastifyRequest): string {
-  const h = request.headers.authorization;
-  if (!h) throw new AppError('UNAUTHENTICATED');
-  const m = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(h);
-  if (!m) throw new AppError('TOKEN_INVALID');
-  return m[1]!;
+function bearer(request: FastifyRequest): DecodedJws {
+  if (!request.headers.authorization) throw new AppError('UNAUTHENTICATED');
+  const jws = bearerJws(request);
+  if (!jws) throw new AppError('TOKEN_INVALID');
+  return jws;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Sealer } from './master-key.ts';
 
 export type SigningAlg = 'ES256' | 'RS256';
 
-interface VerifyKey {
+export interface VerifyKey {
   alg: SigningAlg;
   publicKey: KeyObject;
 }

@@ -1,9 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { decodeJwt } from 'jose';
 import { recordAudit } from '../audit/audit.ts';
 import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
-import { auditContext, tenantForLimits } from '../http/request-context.ts';
+import { auditContext, bearerJws, tenantForLimits } from '../http/request-context.ts';
 import { effectiveSettings, type RateLimitGroup } from '../tenancy/tenant.model.ts';
 import { rateLimited } from './login-protection.ts';
 
@@ -21,14 +20,8 @@ export function routeGroup(url: string): RateLimitGroup {
 
 /** The user a Bearer token claims, unverified: only ever part of a bucket key next to the IP, never trusted. */
 function claimedSubject(request: FastifyRequest): string | undefined {
-  const h = request.headers.authorization;
-  if (!h || !h.startsWith('Bearer ')) return undefined;
-  try {
-    const sub = decodeJwt(h.slice(7)).sub;
-    return typeof sub === 'string' ? sub.slice(0, 64) : undefined;
-  } catch {
-    return undefined;
-  }
+  const sub = bearerJws(request)?.payload.sub;
+  return typeof sub === 'string' ? sub.slice(0, 64) : undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { signJwt } from '../keys/jws-sign.ts';
-import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import { decodeJws, JwtRejected, verifyJws, type DecodedJws } from '../keys/jws-verify.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { KeyRingCache } from '../keys/signing-keys.ts';
 import type { Permission, Role } from '../rbac/roles.ts';
@@ -62,14 +63,12 @@ export async function issueAccessToken(keys: KeyRingCache, input: IssueInput): P
 }
 
 /** Reads the tenant a token claims without trusting it: used only to pick the keys that must then verify it. */
-export function claimedTenantId(token: string): string | undefined {
-  try {
-    const t = decodeJwt(token).tenant_id;
-    return typeof t === 'string' ? t : undefined;
-  } catch {
-    return undefined;
-  }
+export function claimedTenantId(token: string | DecodedJws | undefined): string | undefined {
+  const t = (typeof token === 'string' ? decodeJws(token) : token)?.payload.tenant_id;
+  return typeof t === 'string' ? t : undefined;
 }
+
+const ACCESS_CHECKS = { typ: 'at+jwt', clockTolerance: 5, requiredClaims: ['sub', 'sid', 'jti', 'exp', 'iat', 'tenant_id'] } as const;
 
 /**
  * Verifies signature (only with the tenant's own keys, only with the key's own algorithm), issuer, audience and
@@ -77,31 +76,19 @@ export function claimedTenantId(token: string): string | undefined {
  */
 export async function verifyAccessToken(
   keys: KeyRingCache,
-  token: string,
+  token: string | DecodedJws | undefined,
   tenant: { id: string; issuer: string },
 ): Promise<AccessClaims> {
+  const jws = typeof token === 'string' ? decodeJws(token) : token;
+  const kid = jws?.header.kid;
+  if (!jws || typeof kid !== 'string') throw new AppError('TOKEN_INVALID');
   try {
-    const { payload } = await jwtVerify(
-      token,
-      async (header) => {
-        const key = header.kid ? await keys.verifyKey(tenant.id, header.kid) : undefined;
-        if (!key || header.alg !== key.alg) throw new AppError('TOKEN_INVALID');
-        return key.publicKey;
-      },
-      {
-        algorithms: ['ES256', 'RS256'],
-        issuer: tenant.issuer,
-        audience: apiAudience(tenant.issuer),
-        typ: 'at+jwt',
-        clockTolerance: 5,
-        requiredClaims: ['sub', 'sid', 'jti', 'exp', 'iat', 'tenant_id'],
-      },
-    );
+    const payload = await verifyJws(jws, await keys.verifyKey(tenant.id, kid), { ...ACCESS_CHECKS, issuer: tenant.issuer, audience: apiAudience(tenant.issuer) });
     if (payload.tenant_id !== tenant.id) throw new AppError('TOKEN_INVALID');
     return payload as AccessClaims;
   } catch (err) {
     if (err instanceof AppError) throw err;
-    if (err instanceof joseErrors.JWTExpired) throw new AppError('TOKEN_EXPIRED');
+    if (err instanceof JwtRejected && err.reason === 'expired') throw new AppError('TOKEN_EXPIRED');
     throw new AppError('TOKEN_INVALID');
   }
 }
