@@ -24,7 +24,7 @@
 import { availableParallelism } from 'node:os';
 import { api, backendFromEnv, createTenant, createUsers, login, PASSWORD, startGatehouse, type GatehouseProcess } from './lib/gatehouse.ts';
 import { assertClean, runLoad, runLoadCpu, type LoadResult, type LoadSettings } from './lib/load.ts';
-import { benchLine, envNumber, fmt, info, mean, ms } from './lib/report.ts';
+import { benchInfo, benchLine, envNumber, fmt, info, mean, ms } from './lib/report.ts';
 
 const ARGON2 = { m: 8192, t: 1 };
 const SLUG = 'bench-limiter';
@@ -141,7 +141,7 @@ export async function run(): Promise<void> {
     info(`login: with ${fmt(mean(loginW))}/s, without ${fmt(mean(loginN))}/s, ratio ${fmt(lr)}; target >= 0.90: ${lr >= 0.9 ? 'met' : 'MISSED'}`);
     info(`refresh: with ${fmt(mean(refreshW))}/s, without ${fmt(mean(refreshN))}/s, ratio ${fmt(rr)}; target >= 0.90: ${rr >= 0.9 ? 'met' : 'MISSED'}`);
     // Informative second line (refresh), then the pinned BENCH line (login) last.
-    process.stdout.write(`  BENCH-INFO limiter-overhead-refresh ours=${fmt(mean(refreshW))}/s limit=${fmt(mean(refreshN))}/s ratio=${fmt(rr)}\n`);
+    benchInfo('limiter-overhead-refresh', mean(refreshW), mean(refreshN));
     benchLine('limiter-overhead', mean(loginW), mean(loginN));
   } finally {
     for (const s of sides.reverse()) await s.gh.stop();

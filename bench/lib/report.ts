@@ -15,6 +15,11 @@ export function benchLine(name: string, ours: number, limit: number): string {
   return line;
 }
 
+/** A side figure in the BENCH format but marked informational, so readers of BENCH lines skip it. */
+export function benchInfo(name: string, ours: number, limit: number): void {
+  info(`BENCH-INFO ${name} ours=${fmt(ours)}/s limit=${fmt(limit)}/s ratio=${fmt(ours / limit)}`);
+}
+
 export function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
