@@ -276,4 +276,81 @@ describe(`OIDC back-channel logout (${backendName})`, () => {
     await expect(jwtVerify(got[0]!.token, createRemoteJWKSet(new URL(`${acme.issuer}/.well-known/jwks.json`)))).rejects.toThrow();
     expect(await tenantQuery(s.t, acme.id, 'SELECT 1 FROM backchannel_logouts WHERE client_id = $1', [theirs.client_id])).toEqual([]);
   });
+
+  it('tenant admins list a client’s back-channel logouts (status filter, cursor pages, never a token); other clients, tenants and roles see none', async () => {
+    const listed = await registerClient(s, 'bcl-acme', { name: 'Listed RP', type: 'confidential', redirect_uris: [REDIRECT], first_party: true, backchannel_logout_uri: `${hook}/listed/logout` });
+    const cfg = await discover(acme.issuer, listed.client_id, oidc.ClientSecretBasic(listed.client_secret!));
+    const admin = (await signIn(s.t, 'bcl-acme', acme.adminEmail)).access;
+    const endSession = async (sid: string) =>
+      expect((await s.t.app.inject({ method: 'DELETE', url: `/t/bcl-acme/api/v1/admin/users/${alice.id}/sessions/${sid}`, headers: bearer(admin) })).statusCode).toBe(204);
+    // Three ended sign-ins: one delivered, one given up, one waiting for its retry in an hour.
+    const delivered = await signInTo(cfg, new Browser());
+    await endSession(delivered.sid);
+    const tokens = (await deliver()).got;
+    const failed = await signInTo(cfg, new Browser());
+    answers.push(500);
+    await endSession(failed.sid);
+    tokens.push(...(await deliver({ maxAttempts: 1 })).got);
+    const pending = await signInTo(cfg, new Browser());
+    answers.push(503);
+    await endSession(pending.sid);
+    tokens.push(...(await deliver({ baseBackoffMs: 3_600_000 })).got);
+    expect(tokens).toHaveLength(3);
+
+    const url = `/t/bcl-acme/api/v1/admin/clients/${listed.client_id}/backchannel-logouts`;
+    const list = (query = '', token = admin) => s.t.app.inject({ method: 'GET', url: url + query, headers: bearer(token) });
+    const all = await list();
+    expect(all.statusCode, all.body).toBe(200);
+    const body = all.json() as { deliveries: Record<string, unknown>[]; next_cursor: string | null };
+    expect(body.next_cursor).toBeNull();
+    const common = { id: expect.any(String), user_id: alice.id, reason: 'admin_revoked', created_at: expect.any(String), next_attempt_at: expect.any(String) };
+    expect(body.deliveries).toEqual([
+      { ...common, sid: pending.sid, status: 'pending', attempts: 1, last_status: 503, last_error: 'HTTP 503', delivered_at: null },
+      { ...common, sid: failed.sid, status: 'failed', attempts: 1, last_status: 500, last_error: 'HTTP 500', delivered_at: null },
+      { ...common, sid: delivered.sid, status: 'delivered', attempts: 1, last_status: 200, last_error: null, delivered_at: expect.any(String) },
+    ]);
+    expect(Date.parse(body.deliveries[0]!.next_attempt_at as string)).toBeGreaterThan(Date.now() + 3_000_000);
+    // No token, nor any part of one, is in the answer (it is never stored).
+    for (const t of tokens) for (const part of t.token.split('.')) expect(all.body).not.toContain(part);
+
+    const onlyFailed = await list('?status=failed');
+    expect((onlyFailed.json() as typeof body).deliveries.map((d) => d.sid)).toEqual([failed.sid]);
+    expectError(await list('?status=sent'), 400, 'VALIDATION_ERROR');
+
+    // Pages of one, newest first, until next_cursor is null.
+    const seen: unknown[] = [];
+    let cursor: string | null = '';
+    for (let i = 0; i < 4 && cursor !== null; i++) {
+      const page = (await list(`?limit=1${cursor ? `&cursor=${cursor}` : ''}`)).json() as typeof body;
+      seen.push(...page.deliveries.map((d) => d.sid));
+      cursor = page.next_cursor;
+    }
+    expect(seen).toEqual([pending.sid, failed.sid, delivered.sid]);
+    expect(cursor).toBeNull();
+    expectError(await list('?cursor=not-a-cursor'), 400, 'VALIDATION_ERROR');
+
+    // Another client's list has none of these; an unknown client is 404.
+    const rpList = (await s.t.app.inject({ method: 'GET', url: `/t/bcl-acme/api/v1/admin/clients/${rp.client_id}/backchannel-logouts`, headers: bearer(admin) })).json() as typeof body;
+    const rpRows = await tenantQuery<{ id: string }>(s.t, acme.id, 'SELECT id FROM backchannel_logouts WHERE client_id = $1 ORDER BY created_at DESC, id DESC', [rp.client_id]);
+    expect(rpList.deliveries.map((d) => d.id)).toEqual(rpRows.map((r) => r.id));
+    expectError(await s.t.app.inject({ method: 'GET', url: '/t/bcl-acme/api/v1/admin/clients/ghc_nope/backchannel-logouts', headers: bearer(admin) }), 404, 'CLIENT_NOT_FOUND');
+
+    // A signed-in user who is not an admin: 403.
+    expectError(await list('', (await signIn(s.t, 'bcl-acme', alice.email)).access), 403, 'FORBIDDEN');
+    // The other tenant's admin: at its own tenant the client does not exist (RLS), at this one its token is refused.
+    const otherAdmin = (await signIn(s.t, 'bcl-other', other.adminEmail)).access;
+    expectError(await s.t.app.inject({ method: 'GET', url: `/t/bcl-other/api/v1/admin/clients/${listed.client_id}/backchannel-logouts`, headers: bearer(otherAdmin) }), 404, 'CLIENT_NOT_FOUND');
+    expectError(await list('', otherAdmin), 403, 'TENANT_MISMATCH');
+
+    // Documented: the item schema (which also serialises the answer: an undeclared column never leaves) and the 404.
+    const doc = (await s.t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, { get?: { parameters?: { name: string }[]; responses: Record<string, { content: Record<string, { schema: { properties: { deliveries: { items: { properties: object } } } } }> }> } }>;
+    };
+    const op = doc.paths['/t/{tenant}/api/v1/admin/clients/{client_id}/backchannel-logouts']!.get!;
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '404']));
+    expect(op.parameters!.map((p) => p.name)).toEqual(expect.arrayContaining(['client_id', 'status', 'cursor', 'limit']));
+    expect(Object.keys(op.responses['200']!.content['application/json']!.schema.properties.deliveries.items.properties).sort()).toEqual(
+      Object.keys(body.deliveries[0]!).sort(),
+    );
+  });
 });
