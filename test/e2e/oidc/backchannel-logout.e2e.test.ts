@@ -4,7 +4,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverDueBackchannelLogouts } from '../../../src/oauth/backchannel/backchannel-worker.ts';
 import { auditEvents, createUser, signIn, tenantQuery } from '../../helpers/auth-flows.ts';
-import { backendName, bearer, expectError, STRONG_PASSWORD } from '../../helpers/test-app.ts';
+import { backendName, bearer, createTenant, expectError, STRONG_PASSWORD } from '../../helpers/test-app.ts';
 import { Browser, discover, freePort, oidcTenant, pkceAuthorization, registerClient, runBrowser, startOidcServer, type OidcServer } from './oidc-harness.ts';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
@@ -43,10 +43,10 @@ describe(`OIDC back-channel logout (${backendName})`, () => {
     return { run, got: received.splice(0) };
   }
 
-  async function signInTo(cfg: oidc.Configuration, browser: Browser, scope = 'openid email') {
+  async function signInTo(cfg: oidc.Configuration, browser: Browser, scope = 'openid email', email = alice.email) {
     const nonce = oidc.randomNonce();
     const { url, verifier, state } = await pkceAuthorization(cfg, REDIRECT, scope, { nonce });
-    const callback = await runBrowser(browser, url.href, REDIRECT, { email: alice.email, password: STRONG_PASSWORD });
+    const callback = await runBrowser(browser, url.href, REDIRECT, { email, password: STRONG_PASSWORD });
     const tokens = await oidc.authorizationCodeGrant(cfg, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
     return { tokens, sid: tokens.claims()!.sid as string };
   }
@@ -275,6 +275,43 @@ describe(`OIDC back-channel logout (${backendName})`, () => {
     // Not acceptable as the first tenant's: another issuer and another key.
     await expect(jwtVerify(got[0]!.token, createRemoteJWKSet(new URL(`${acme.issuer}/.well-known/jwks.json`)))).rejects.toThrow();
     expect(await tenantQuery(s.t, acme.id, 'SELECT 1 FROM backchannel_logouts WHERE client_id = $1', [theirs.client_id])).toEqual([]);
+  });
+
+  it('the per-user cap evicting a client’s oldest grant queues and delivers a logout for that grant’s sid', async () => {
+    // Two sessions of each kind per user: the third sign-in evicts the first browser session (housekeeping, its grant
+    // lives on), the third grant evicts the first grant (the relying party's session for the first sid ends).
+    const capped = await createTenant(s.t, 'bcl-cap', { settings: { max_sessions_per_user: 2 } });
+    const dan = await createUser(s.t, 'bcl-cap', 'dan@bcl-cap.test');
+    const capRp = await registerClient(s, 'bcl-cap', { name: 'Capped RP', type: 'confidential', redirect_uris: [REDIRECT], first_party: true, backchannel_logout_uri: `${hook}/cap/logout` });
+    const cfg = await discover(capped.issuer, capRp.client_id, oidc.ClientSecretBasic(capRp.client_secret!));
+    const owed = () => tenantQuery(s.t, capped.id, 'SELECT sid, reason, status FROM backchannel_logouts ORDER BY created_at');
+
+    const first = await signInTo(cfg, new Browser(), 'openid', dan.email);
+    const second = await signInTo(cfg, new Browser(), 'openid', dan.email);
+    expect(await owed()).toEqual([]);
+    const third = await signInTo(cfg, new Browser(), 'openid', dan.email);
+    const [evicted] = await tenantQuery<{ revoked_reason: string }>(s.t, capped.id, 'SELECT revoked_reason FROM sessions WHERE client_id = $1 ORDER BY created_at LIMIT 1', [capRp.client_id]);
+    expect(evicted).toEqual({ revoked_reason: 'evicted' });
+    expect((await oidc.tokenIntrospection(cfg, first.tokens.access_token)).active).toBe(false);
+    expect((await oidc.tokenIntrospection(cfg, second.tokens.access_token)).active).toBe(true);
+    expect(await owed()).toEqual([{ sid: first.sid, reason: 'evicted', status: 'pending' }]);
+
+    const { run, got } = await deliver();
+    expect(run).toEqual({ attempted: 1, delivered: 1, retrying: 0, failed: 0 });
+    expect(got.map((g) => g.path)).toEqual(['/cap/logout']);
+    expect(await verifyLogout(got[0]!.token, capped.issuer, capRp.client_id)).toMatchObject({ sub: dan.id, sid: first.sid });
+    expect(await owed()).toEqual([{ sid: first.sid, reason: 'evicted', status: 'delivered' }]);
+
+    // A fourth browser signing in three times: its first two grants evict the second's and the third's (both sids are
+    // owed a logout); its third evicts its own first grant while its second holds the same sid: that relying-party
+    // session lives on, nothing is owed.
+    const browser = new Browser();
+    await signInTo(cfg, browser, 'openid', dan.email);
+    await signInTo(cfg, browser, 'openid', dan.email);
+    await signInTo(cfg, browser, 'openid', dan.email);
+    const more = await deliver();
+    const sids = await Promise.all(more.got.map(async (g) => (await verifyLogout(g.token, capped.issuer, capRp.client_id)).sid));
+    expect(sids.sort()).toEqual([second.sid, third.sid].sort());
   });
 
   it('tenant admins list a client’s back-channel logouts (status filter, cursor pages, never a token); other clients, tenants and roles see none', async () => {
