@@ -4,8 +4,10 @@ import { auditContext, authenticate, noContent } from '../../http/request-contex
 import { bearerSecurity, errorResponses } from '../../http/schemas.ts';
 import { clientIdParams, clientSchema, createClientBody, patchClientBody, rotateSecretBody } from './client.schema.ts';
 import { createClient, getClient, patchClient, presentClient, removeClient, rotateSecret, type ClientInput } from './client.service.ts';
-import { listClients } from './client.queries.ts';
+import { findClient, listClients } from './client.queries.ts';
 import { withTenantTx } from '../../db/tenant-tx.ts';
+import { AppError } from '../../errors/app-error.ts';
+import { backchannelLogoutQuery, backchannelLogoutSchema, listBackchannelLogouts, type BackchannelStatus } from '../backchannel/backchannel-logout-list.ts';
 
 /** The tenant admin's OAuth client registry: /t/{slug}/api/v1/admin/clients (permission tenant:manage). */
 export async function adminClientRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
@@ -59,6 +61,30 @@ export async function adminClientRoutes(app: FastifyInstance, { gh }: { gh: Gate
     async (request) => {
       await authenticate(gh, request, 'tenant:manage');
       return rotateSecret(gh, request.tenant!, request.params.client_id, request.body?.overlap_seconds ?? 86_400, auditContext(request));
+    },
+  );
+
+  app.get<ById & { Querystring: { status?: BackchannelStatus; cursor?: string; limit?: number } }>(
+    '/admin/clients/:client_id/backchannel-logouts',
+    {
+      schema: {
+        ...secured,
+        summary: 'The client’s back-channel logouts, newest first (cursor pagination): delivery status, attempts and last error; never the token',
+        params: clientIdParams,
+        querystring: backchannelLogoutQuery,
+        response: {
+          200: { type: 'object', properties: { deliveries: { type: 'array', items: backchannelLogoutSchema }, next_cursor: { type: ['string', 'null'] } } },
+          ...errorResponses(401, 403, 404),
+        },
+      },
+    },
+    async (request) => {
+      await authenticate(gh, request, 'tenant:manage');
+      const clientId = request.params.client_id;
+      return withTenantTx(gh.db, request.tenant!.id, async (tx) => {
+        if (!(await findClient(tx, clientId))) throw new AppError('CLIENT_NOT_FOUND');
+        return listBackchannelLogouts(tx, clientId, request.query);
+      });
     },
   );
 

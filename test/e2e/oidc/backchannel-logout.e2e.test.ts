@@ -4,7 +4,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverDueBackchannelLogouts } from '../../../src/oauth/backchannel/backchannel-worker.ts';
 import { auditEvents, createUser, signIn, tenantQuery } from '../../helpers/auth-flows.ts';
-import { backendName, bearer, expectError, STRONG_PASSWORD } from '../../helpers/test-app.ts';
+import { backendName, bearer, createTenant, expectError, STRONG_PASSWORD } from '../../helpers/test-app.ts';
 import { Browser, discover, freePort, oidcTenant, pkceAuthorization, registerClient, runBrowser, startOidcServer, type OidcServer } from './oidc-harness.ts';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
@@ -43,10 +43,10 @@ describe(`OIDC back-channel logout (${backendName})`, () => {
     return { run, got: received.splice(0) };
   }
 
-  async function signInTo(cfg: oidc.Configuration, browser: Browser, scope = 'openid email') {
+  async function signInTo(cfg: oidc.Configuration, browser: Browser, scope = 'openid email', email = alice.email) {
     const nonce = oidc.randomNonce();
     const { url, verifier, state } = await pkceAuthorization(cfg, REDIRECT, scope, { nonce });
-    const callback = await runBrowser(browser, url.href, REDIRECT, { email: alice.email, password: STRONG_PASSWORD });
+    const callback = await runBrowser(browser, url.href, REDIRECT, { email, password: STRONG_PASSWORD });
     const tokens = await oidc.authorizationCodeGrant(cfg, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
     return { tokens, sid: tokens.claims()!.sid as string };
   }
@@ -275,5 +275,119 @@ describe(`OIDC back-channel logout (${backendName})`, () => {
     // Not acceptable as the first tenant's: another issuer and another key.
     await expect(jwtVerify(got[0]!.token, createRemoteJWKSet(new URL(`${acme.issuer}/.well-known/jwks.json`)))).rejects.toThrow();
     expect(await tenantQuery(s.t, acme.id, 'SELECT 1 FROM backchannel_logouts WHERE client_id = $1', [theirs.client_id])).toEqual([]);
+  });
+
+  it('the per-user cap evicting a client’s oldest grant queues and delivers a logout for that grant’s sid', async () => {
+    // Two sessions of each kind per user: the third sign-in evicts the first browser session (housekeeping, its grant
+    // lives on), the third grant evicts the first grant (the relying party's session for the first sid ends).
+    const capped = await createTenant(s.t, 'bcl-cap', { settings: { max_sessions_per_user: 2 } });
+    const dan = await createUser(s.t, 'bcl-cap', 'dan@bcl-cap.test');
+    const capRp = await registerClient(s, 'bcl-cap', { name: 'Capped RP', type: 'confidential', redirect_uris: [REDIRECT], first_party: true, backchannel_logout_uri: `${hook}/cap/logout` });
+    const cfg = await discover(capped.issuer, capRp.client_id, oidc.ClientSecretBasic(capRp.client_secret!));
+    const owed = () => tenantQuery(s.t, capped.id, 'SELECT sid, reason, status FROM backchannel_logouts ORDER BY created_at');
+
+    const first = await signInTo(cfg, new Browser(), 'openid', dan.email);
+    const second = await signInTo(cfg, new Browser(), 'openid', dan.email);
+    expect(await owed()).toEqual([]);
+    const third = await signInTo(cfg, new Browser(), 'openid', dan.email);
+    const [evicted] = await tenantQuery<{ revoked_reason: string }>(s.t, capped.id, 'SELECT revoked_reason FROM sessions WHERE client_id = $1 ORDER BY created_at LIMIT 1', [capRp.client_id]);
+    expect(evicted).toEqual({ revoked_reason: 'evicted' });
+    expect((await oidc.tokenIntrospection(cfg, first.tokens.access_token)).active).toBe(false);
+    expect((await oidc.tokenIntrospection(cfg, second.tokens.access_token)).active).toBe(true);
+    expect(await owed()).toEqual([{ sid: first.sid, reason: 'evicted', status: 'pending' }]);
+
+    const { run, got } = await deliver();
+    expect(run).toEqual({ attempted: 1, delivered: 1, retrying: 0, failed: 0 });
+    expect(got.map((g) => g.path)).toEqual(['/cap/logout']);
+    expect(await verifyLogout(got[0]!.token, capped.issuer, capRp.client_id)).toMatchObject({ sub: dan.id, sid: first.sid });
+    expect(await owed()).toEqual([{ sid: first.sid, reason: 'evicted', status: 'delivered' }]);
+
+    // A fourth browser signing in three times: its first two grants evict the second's and the third's (both sids are
+    // owed a logout); its third evicts its own first grant while its second holds the same sid: that relying-party
+    // session lives on, nothing is owed.
+    const browser = new Browser();
+    await signInTo(cfg, browser, 'openid', dan.email);
+    await signInTo(cfg, browser, 'openid', dan.email);
+    await signInTo(cfg, browser, 'openid', dan.email);
+    const more = await deliver();
+    const sids = await Promise.all(more.got.map(async (g) => (await verifyLogout(g.token, capped.issuer, capRp.client_id)).sid));
+    expect(sids.sort()).toEqual([second.sid, third.sid].sort());
+  });
+
+  it('tenant admins list a client’s back-channel logouts (status filter, cursor pages, never a token); other clients, tenants and roles see none', async () => {
+    const listed = await registerClient(s, 'bcl-acme', { name: 'Listed RP', type: 'confidential', redirect_uris: [REDIRECT], first_party: true, backchannel_logout_uri: `${hook}/listed/logout` });
+    const cfg = await discover(acme.issuer, listed.client_id, oidc.ClientSecretBasic(listed.client_secret!));
+    const admin = (await signIn(s.t, 'bcl-acme', acme.adminEmail)).access;
+    const endSession = async (sid: string) =>
+      expect((await s.t.app.inject({ method: 'DELETE', url: `/t/bcl-acme/api/v1/admin/users/${alice.id}/sessions/${sid}`, headers: bearer(admin) })).statusCode).toBe(204);
+    // Three ended sign-ins: one delivered, one given up, one waiting for its retry in an hour.
+    const delivered = await signInTo(cfg, new Browser());
+    await endSession(delivered.sid);
+    const tokens = (await deliver()).got;
+    const failed = await signInTo(cfg, new Browser());
+    answers.push(500);
+    await endSession(failed.sid);
+    tokens.push(...(await deliver({ maxAttempts: 1 })).got);
+    const pending = await signInTo(cfg, new Browser());
+    answers.push(503);
+    await endSession(pending.sid);
+    tokens.push(...(await deliver({ baseBackoffMs: 3_600_000 })).got);
+    expect(tokens).toHaveLength(3);
+
+    const url = `/t/bcl-acme/api/v1/admin/clients/${listed.client_id}/backchannel-logouts`;
+    const list = (query = '', token = admin) => s.t.app.inject({ method: 'GET', url: url + query, headers: bearer(token) });
+    const all = await list();
+    expect(all.statusCode, all.body).toBe(200);
+    const body = all.json() as { deliveries: Record<string, unknown>[]; next_cursor: string | null };
+    expect(body.next_cursor).toBeNull();
+    const common = { id: expect.any(String), user_id: alice.id, reason: 'admin_revoked', created_at: expect.any(String), next_attempt_at: expect.any(String) };
+    expect(body.deliveries).toEqual([
+      { ...common, sid: pending.sid, status: 'pending', attempts: 1, last_status: 503, last_error: 'HTTP 503', delivered_at: null },
+      { ...common, sid: failed.sid, status: 'failed', attempts: 1, last_status: 500, last_error: 'HTTP 500', delivered_at: null },
+      { ...common, sid: delivered.sid, status: 'delivered', attempts: 1, last_status: 200, last_error: null, delivered_at: expect.any(String) },
+    ]);
+    expect(Date.parse(body.deliveries[0]!.next_attempt_at as string)).toBeGreaterThan(Date.now() + 3_000_000);
+    // No token, nor any part of one, is in the answer (it is never stored).
+    for (const t of tokens) for (const part of t.token.split('.')) expect(all.body).not.toContain(part);
+
+    const onlyFailed = await list('?status=failed');
+    expect((onlyFailed.json() as typeof body).deliveries.map((d) => d.sid)).toEqual([failed.sid]);
+    expectError(await list('?status=sent'), 400, 'VALIDATION_ERROR');
+
+    // Pages of one, newest first, until next_cursor is null.
+    const seen: unknown[] = [];
+    let cursor: string | null = '';
+    for (let i = 0; i < 4 && cursor !== null; i++) {
+      const page = (await list(`?limit=1${cursor ? `&cursor=${cursor}` : ''}`)).json() as typeof body;
+      seen.push(...page.deliveries.map((d) => d.sid));
+      cursor = page.next_cursor;
+    }
+    expect(seen).toEqual([pending.sid, failed.sid, delivered.sid]);
+    expect(cursor).toBeNull();
+    expectError(await list('?cursor=not-a-cursor'), 400, 'VALIDATION_ERROR');
+
+    // Another client's list has none of these; an unknown client is 404.
+    const rpList = (await s.t.app.inject({ method: 'GET', url: `/t/bcl-acme/api/v1/admin/clients/${rp.client_id}/backchannel-logouts`, headers: bearer(admin) })).json() as typeof body;
+    const rpRows = await tenantQuery<{ id: string }>(s.t, acme.id, 'SELECT id FROM backchannel_logouts WHERE client_id = $1 ORDER BY created_at DESC, id DESC', [rp.client_id]);
+    expect(rpList.deliveries.map((d) => d.id)).toEqual(rpRows.map((r) => r.id));
+    expectError(await s.t.app.inject({ method: 'GET', url: '/t/bcl-acme/api/v1/admin/clients/ghc_nope/backchannel-logouts', headers: bearer(admin) }), 404, 'CLIENT_NOT_FOUND');
+
+    // A signed-in user who is not an admin: 403.
+    expectError(await list('', (await signIn(s.t, 'bcl-acme', alice.email)).access), 403, 'FORBIDDEN');
+    // The other tenant's admin: at its own tenant the client does not exist (RLS), at this one its token is refused.
+    const otherAdmin = (await signIn(s.t, 'bcl-other', other.adminEmail)).access;
+    expectError(await s.t.app.inject({ method: 'GET', url: `/t/bcl-other/api/v1/admin/clients/${listed.client_id}/backchannel-logouts`, headers: bearer(otherAdmin) }), 404, 'CLIENT_NOT_FOUND');
+    expectError(await list('', otherAdmin), 403, 'TENANT_MISMATCH');
+
+    // Documented: the item schema (which also serialises the answer: an undeclared column never leaves) and the 404.
+    const doc = (await s.t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, { get?: { parameters?: { name: string }[]; responses: Record<string, { content: Record<string, { schema: { properties: { deliveries: { items: { properties: object } } } } }> }> } }>;
+    };
+    const op = doc.paths['/t/{tenant}/api/v1/admin/clients/{client_id}/backchannel-logouts']!.get!;
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '404']));
+    expect(op.parameters!.map((p) => p.name)).toEqual(expect.arrayContaining(['client_id', 'status', 'cursor', 'limit']));
+    expect(Object.keys(op.responses['200']!.content['application/json']!.schema.properties.deliveries.items.properties).sort()).toEqual(
+      Object.keys(body.deliveries[0]!).sort(),
+    );
   });
 });

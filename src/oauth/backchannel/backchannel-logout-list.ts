@@ -1,0 +1,80 @@
+import type { TenantDb } from '../../db/tenant-tx.ts';
+import { isUuid } from '../../db/tenant-tx.ts';
+import { AppError } from '../../errors/app-error.ts';
+import { decodeCursor, encodeCursor, parseStorableDate } from '../../shared/cursor.ts';
+
+/** The statuses of migration 018's CHECK: waiting for (another) attempt, answered 200/204, given up. */
+export const BACKCHANNEL_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export type BackchannelStatus = (typeof BACKCHANNEL_STATUSES)[number];
+
+/**
+ * One queued Back-Channel Logout as a tenant admin sees it. The Logout Token is signed at each attempt and never
+ * stored, so there is none to show; last_error is the worker's description of the last failed attempt
+ * ("HTTP 503", "timed out after 5000 ms", "127.0.0.1 is not a public address").
+ */
+export const backchannelLogoutSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    user_id: { type: 'string', description: 'The Logout Token’s sub' },
+    sid: { type: 'string', description: 'The Logout Token’s sid: the session the client’s ID tokens carried' },
+    reason: { type: 'string', description: 'Why the session ended (logout, admin_revoked, evicted, ...)' },
+    status: { type: 'string', enum: [...BACKCHANNEL_STATUSES] },
+    attempts: { type: 'integer' },
+    last_status: { type: ['integer', 'null'], description: 'HTTP status of the last attempt; null when no answer came' },
+    last_error: { type: ['string', 'null'] },
+    created_at: { type: 'string', format: 'date-time' },
+    next_attempt_at: { type: 'string', format: 'date-time', description: 'When a pending logout is tried again' },
+    delivered_at: { type: ['string', 'null'], format: 'date-time' },
+  },
+} as const;
+
+export const backchannelLogoutQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    status: { type: 'string', enum: [...BACKCHANNEL_STATUSES] },
+    cursor: { type: 'string', maxLength: 200 },
+    limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+  },
+} as const;
+
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/**
+ * A page of one client's Back-Channel Logouts, newest first, keyset on (created_at, id) as the other admin lists.
+ * Columns are named, never `*`: nothing the worker may store later leaks by default.
+ */
+export async function listBackchannelLogouts(
+  tx: TenantDb,
+  clientId: string,
+  q: { status?: BackchannelStatus; cursor?: string; limit?: number },
+): Promise<{ deliveries: Record<string, unknown>[]; next_cursor: string | null }> {
+  const limit = q.limit ?? 50;
+  const params: unknown[] = [clientId, limit + 1];
+  const where = ['client_id = $1'];
+  if (q.status) {
+    params.push(q.status);
+    where.push(`status = $${params.length}`);
+  }
+  if (q.cursor) {
+    const [at, id] = decodeCursor(q.cursor, 2);
+    if (!isUuid(id) || typeof at !== 'string' || !CURSOR_TIME.test(at) || !parseStorableDate(at)) {
+      throw new AppError('VALIDATION_ERROR', { message: 'The cursor is invalid.', details: [{ field: 'cursor', message: 'is invalid' }] });
+    }
+    params.push(at, id);
+    where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  const r = await tx.query<{ id: string; cursor_at: string }>(
+    `SELECT id, user_id, sid, reason, status, attempts, last_status, last_error, created_at, next_attempt_at, delivered_at,
+       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+     FROM backchannel_logouts WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $2`,
+    params,
+  );
+  const rows = r.rows.slice(0, limit);
+  const last = rows[rows.length - 1];
+  return {
+    deliveries: rows.map(({ cursor_at: _c, ...row }) => row),
+    next_cursor: r.rows.length > limit && last ? encodeCursor([last.cursor_at, last.id]) : null,
+  };
+}
