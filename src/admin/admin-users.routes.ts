@@ -14,11 +14,10 @@ import { raiseAlert } from '../security/alerts.ts';
 import { ROLES, roleRank, type Role } from '../rbac/roles.ts';
 import { listUserSessions, revokeSessions, revokeUserSessions } from '../session/session.queries.ts';
 import { requireAdminStepUp } from '../mfa/step-up.ts';
-import { decodeCursor, encodeCursor, parseStorableDate } from '../shared/cursor.ts';
+import { decodeTimeIdCursor, encodeCursor } from '../shared/cursor.ts';
 
 const idParams = { type: 'object', properties: { id: uuidField } } as const;
 /** The cursor's time: UTC to the microsecond, as listUsers writes it. */
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
   const secured = { security: bearerSecurity, tags: ['admin'] };
@@ -52,10 +51,7 @@ export async function adminUserRoutes(app: FastifyInstance, { gh }: { gh: Gateho
       const limit = q.limit ?? 50;
       let after: { createdAt: string; id: string } | undefined;
       if (q.cursor) {
-        const [createdAt, id] = decodeCursor(q.cursor, 2);
-        if (!isUuid(id) || typeof createdAt !== 'string' || !CURSOR_TIME.test(createdAt) || !parseStorableDate(createdAt)) {
-          throw new AppError('VALIDATION_ERROR', { message: 'The cursor is invalid.', details: [{ field: 'cursor', message: 'is invalid' }] });
-        }
+        const { at: createdAt, id } = decodeTimeIdCursor(q.cursor);
         after = { createdAt, id };
       }
       const rows = await withTenantTx(gh.db, request.tenant!.id, (tx) =>

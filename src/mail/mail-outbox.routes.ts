@@ -4,10 +4,9 @@ import { isUuid, withTenantTx } from '../db/tenant-tx.ts';
 import { AppError } from '../errors/app-error.ts';
 import { authenticate } from '../http/request-context.ts';
 import { bearerSecurity, errorResponses } from '../http/schemas.ts';
-import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import { decodeTimeIdCursor, encodeCursor } from '../shared/cursor.ts';
 import { mailBodyContext } from './outbox.ts';
 
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 const messageSchema = {
   type: 'object',
@@ -78,10 +77,7 @@ export async function mailOutboxRoutes(app: FastifyInstance, { gh }: { gh: Gateh
         where.push(`status = $${params.length}`);
       }
       if (q.cursor) {
-        const [at, id] = decodeCursor(q.cursor, 2);
-        if (typeof at !== 'string' || !CURSOR_TIME.test(at) || !isUuid(id)) {
-          throw new AppError('VALIDATION_ERROR', { message: 'The cursor is invalid.', details: [{ field: 'cursor', message: 'is invalid' }] });
-        }
+        const { at, id } = decodeTimeIdCursor(q.cursor);
         params.push(at, id);
         where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
       }

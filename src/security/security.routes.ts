@@ -7,13 +7,12 @@ import { AppError } from '../errors/app-error.ts';
 import { auditContext, authenticate, noContent } from '../http/request-context.ts';
 import { requireAdminStepUp } from '../mfa/step-up.ts';
 import { bearerSecurity, errorResponses, uuidField } from '../http/schemas.ts';
-import { decodeCursor, encodeCursor, parseStorableDate } from '../shared/cursor.ts';
+import { decodeTimeIdCursor, encodeCursor } from '../shared/cursor.ts';
 import { randomToken } from '../shared/crypto.ts';
 import { ALERT_COLUMNS, ALERT_STATUSES, ALERT_TYPES, type AlertRow, type AlertStatus, type AlertType } from './alerts.ts';
 import { webhookSecretContext } from './webhook-worker.ts';
 
 const CURSOR_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at`;
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 const alertSchema = {
   type: 'object',
@@ -54,14 +53,7 @@ const pageQuery = {
   limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
 } as const;
 
-function parseCursor(cursor: string | undefined): { at: string; id: string } | undefined {
-  if (!cursor) return undefined;
-  const [at, id] = decodeCursor(cursor, 2);
-  if (!isUuid(id) || typeof at !== 'string' || !CURSOR_TIME.test(at) || !parseStorableDate(at)) {
-    throw new AppError('VALIDATION_ERROR', { message: 'The cursor is invalid.', details: [{ field: 'cursor', message: 'is invalid' }] });
-  }
-  return { at, id };
-}
+const parseCursor = (cursor: string | undefined) => (cursor ? decodeTimeIdCursor(cursor) : undefined);
 
 /** Newest first, keyset on (created_at, id). */
 async function page<T extends { id: string }>(

@@ -1,7 +1,5 @@
 import type { TenantDb } from '../../db/tenant-tx.ts';
-import { isUuid } from '../../db/tenant-tx.ts';
-import { AppError } from '../../errors/app-error.ts';
-import { decodeCursor, encodeCursor, parseStorableDate } from '../../shared/cursor.ts';
+import { decodeTimeIdCursor, encodeCursor } from '../../shared/cursor.ts';
 
 /** The statuses of migration 018's CHECK: waiting for (another) attempt, answered 200/204, given up. */
 export const BACKCHANNEL_STATUSES = ['pending', 'delivered', 'failed'] as const;
@@ -39,8 +37,6 @@ export const backchannelLogoutQuery = {
   },
 } as const;
 
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-
 /**
  * A page of one client's Back-Channel Logouts, newest first, keyset on (created_at, id) as the other admin lists.
  * Columns are named, never `*`: nothing the worker may store later leaks by default.
@@ -58,10 +54,7 @@ export async function listBackchannelLogouts(
     where.push(`status = $${params.length}`);
   }
   if (q.cursor) {
-    const [at, id] = decodeCursor(q.cursor, 2);
-    if (!isUuid(id) || typeof at !== 'string' || !CURSOR_TIME.test(at) || !parseStorableDate(at)) {
-      throw new AppError('VALIDATION_ERROR', { message: 'The cursor is invalid.', details: [{ field: 'cursor', message: 'is invalid' }] });
-    }
+    const { at, id } = decodeTimeIdCursor(q.cursor);
     params.push(at, id);
     where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
   }
