@@ -1,4 +1,4 @@
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 
@@ -24,6 +24,41 @@ const composer = nodemailer.createTransport({ streamTransport: true, buffer: tru
 /** `20250101T120000.123Z-acme-password_reset-<id>.eml`: sorts oldest first; slugs, template names and ids are file-safe. */
 export function dropFileName(n: DropName): string {
   return `${n.createdAt.toISOString().replace(/[-:]/g, '')}-${n.tenant}-${n.template}-${n.id}.eml`;
+}
+
+/** What dropFileName makes: a dropped message, or (`.<name>.part`) one being written or left by a crash. */
+const DROP_FILE = /^\d{8}T\d{6}\.\d{3}Z-[a-z0-9-]+-[a-z_]+-[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\.eml$/;
+const isDropFile = (name: string) => DROP_FILE.test(/^\.(.+)\.part$/.exec(name)?.[1] ?? name);
+
+const errno = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+/**
+ * Deletes the drop's own files (named as dropFileName names them) last modified before `before`; returns how many.
+ * Only regular files directly in `dir`: anything else (another name, a directory, a symlink, which is never
+ * followed) stays. A missing directory holds nothing; a file removed meanwhile is skipped.
+ */
+export async function sweepMailDrop(dir: string, before: Date): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return 0;
+    throw err;
+  }
+  let removed = 0;
+  for (const name of names.filter(isDropFile)) {
+    const file = join(dir, name);
+    try {
+      const st = await lstat(file);
+      if (!st.isFile() || st.mtimeMs >= before.getTime()) continue;
+      // Should the name become a symlink meanwhile, unlink removes the link, never what it points to.
+      await unlink(file);
+      removed++;
+    } catch (err) {
+      if (errno(err) !== 'ENOENT') throw err;
+    }
+  }
+  return removed;
 }
 
 /**

@@ -2,7 +2,7 @@ import nodemailer from 'nodemailer';
 import type { Gatehouse } from '../context.ts';
 import { withPlatformTx, withTenantTx } from '../db/tenant-tx.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
-import { dropMail } from './mail-drop.ts';
+import { dropMail, sweepMailDrop } from './mail-drop.ts';
 import { mailBodyContext } from './outbox.ts';
 import { readTenantSmtp } from './tenant-smtp.ts';
 import { startPeriodic } from '../shared/periodic.ts';
@@ -224,15 +224,16 @@ export async function deliverDueMail(gh: Gatehouse, opts: MailWorkerOptions = {}
   return result;
 }
 
-/** Days a delivered, logged or failed message stays listed in the outbox. */
+/** Days a delivered, logged or failed message stays listed in the outbox (and its mail-drop file on disk). */
 export const OUTBOX_RETENTION_DAYS = 30;
 
 /**
  * Deletes what no one needs any more, across tenants: outbox messages finished more than OUTBOX_RETENTION_DAYS ago,
- * and one-time tokens a day past their expiry (until then a spent token still gets its precise refusal code).
+ * one-time tokens a day past their expiry (until then a spent token still gets its precise refusal code), and the
+ * mail drop's files last modified more than OUTBOX_RETENTION_DAYS ago (see sweepMailDrop: its own files only).
  */
-export async function cleanupMail(gh: Gatehouse): Promise<{ messages: number; tokens: number }> {
-  return withPlatformTx(gh.db, async (tx) => {
+export async function cleanupMail(gh: Gatehouse): Promise<{ messages: number; tokens: number; files: number }> {
+  const rows = await withPlatformTx(gh.db, async (tx) => {
     const messages = await tx.query(
       `DELETE FROM mail_outbox WHERE status <> 'queued' AND created_at < now() - make_interval(days => $1::int)`,
       [OUTBOX_RETENTION_DAYS],
@@ -240,6 +241,8 @@ export async function cleanupMail(gh: Gatehouse): Promise<{ messages: number; to
     const tokens = await tx.query(`DELETE FROM email_tokens WHERE expires_at < now() - interval '1 day'`);
     return { messages: messages.rowCount, tokens: tokens.rowCount };
   });
+  const files = await sweepMailDrop(gh.config.mailDir, new Date(Date.now() - OUTBOX_RETENTION_DAYS * 86_400_000));
+  return { ...rows, files };
 }
 
 const CLEANUP_EVERY_MS = 3_600_000;

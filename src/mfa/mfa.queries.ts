@@ -36,9 +36,14 @@ export async function findActiveTotp(tx: TenantDb, userId: string): Promise<Totp
   ).rows[0];
 }
 
+/** Drops the user's unconfirmed TOTP enrollment, if any (expired or not); returns how many rows went. */
+export async function discardPendingTotp(tx: TenantDb, userId: string): Promise<number> {
+  return (await tx.query(`DELETE FROM mfa_factors WHERE user_id = $1 AND type = 'totp' AND status = 'pending'`, [userId])).rowCount;
+}
+
 /** Starts (or restarts) a TOTP enrollment: any earlier pending one is dropped. */
 export async function putPendingTotp(tx: TenantDb, userId: string, secretEnc: string, ttlSeconds: number): Promise<{ expires_at: Date }> {
-  await tx.query(`DELETE FROM mfa_factors WHERE user_id = $1 AND type = 'totp' AND status = 'pending'`, [userId]);
+  await discardPendingTotp(tx, userId);
   return (
     await tx.query<{ expires_at: Date }>(
       `INSERT INTO mfa_factors (user_id, type, status, name, secret_enc, expires_at)

@@ -10,14 +10,14 @@ import type { PublicWebauthnCredential } from '../webauthn/webauthn.model.ts';
 import { hashBackupCode, newBackupCodes } from './backup-codes.ts';
 import { assertMfaAttemptsLeft, countMfaFailure, resetMfaFailures } from './mfa-attempts.ts';
 import { notifyUserOfMfaChange } from './mfa-notify.ts';
-import { hasBackupCodes, replaceBackupCodes } from './mfa.queries.ts';
+import { discardPendingTotp, hasBackupCodes, replaceBackupCodes } from './mfa.queries.ts';
 
 /*
  * A passkey or security key as the factor a user enrolls (the counterpart of totp-enrollment.ts): the WebAuthn
  * registration service does the ceremony (challenge kept server-side and taken once, RP ID and origins, no
  * attestation); this adds what enrolling a factor means: the MFA attempt limit, backup codes when the user has none
- * (as the authenticator app's first confirmation issues them), `mfa.enrolled` in the credential's transaction, and
- * the owner's notice.
+ * (as the authenticator app's first confirmation issues them), `mfa.enrolled` and the end of any unconfirmed
+ * authenticator-app setup in the credential's transaction, and the owner's notice.
  */
 
 /** Creation options for the user's new passkey; `binding` ties the ceremony to its enrollment (see saveRegistration). */
@@ -54,6 +54,9 @@ export async function confirmPasskeyEnrollment(
     registered = await registerCredential(gh, tenant, user, input, ctx, {
       binding,
       within: async (tx, row) => {
+        // The enrollment page drew an authenticator-app setup beside "use a passkey": the passkey chosen, that
+        // unconfirmed secret goes with the same commit rather than staying confirmable until it expires.
+        await discardPendingTotp(tx, user.id);
         let backupCodes: string[] | undefined;
         if (!(await hasBackupCodes(tx, user.id))) {
           backupCodes = newBackupCodes();

@@ -183,7 +183,7 @@ describe(`mail delivery over SMTP (${backendName})`, () => {
     expect(before.finished).toBeGreaterThan(0);
     expect(before.bobTokens).toBeGreaterThan(0);
     const removed = await cleanupMail(t.gh);
-    expect(removed).toEqual({ messages: before.finished, tokens: before.bobTokens });
+    expect(removed).toEqual({ messages: before.finished, tokens: before.bobTokens, files: 0 });
     expect(await counts()).toEqual({ queued: 1, finished: 0, bobTokens: 0, anaTokens: before.anaTokens });
     await withPlatformTx(t.gh.db, (tx) => tx.query(`UPDATE mail_outbox SET next_attempt_at = now() WHERE status = 'queued'`));
     expect((await deliverDueMail(t.gh)).sent).toBe(1);

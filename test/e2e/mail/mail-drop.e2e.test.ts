@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPlatformTx } from '../../../src/db/tenant-tx.ts';
-import { deliverDueMail } from '../../../src/mail/mail-worker.ts';
+import { cleanupMail, deliverDueMail, OUTBOX_RETENTION_DAYS } from '../../../src/mail/mail-worker.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { backendName, bearer, buildTestApp, createTenant, login, register, type TestApp } from '../../helpers/test-app.ts';
 import { codeFromMail, tokenFromMail } from '../../helpers/smtp-sink.ts';
@@ -146,6 +146,44 @@ describe(`mail without SMTP: the mail drop (${backendName})`, () => {
     const [again] = (await droppedAs('password_reset')).filter((d) => d.file.includes(queued.id));
     expect(statSync(join(mailDir, again!.file)).mode & 0o777).toBe(0o600);
     remember('second reset token', again!, tokenFromMail(again!));
+  });
+
+  it('the mail clean-up deletes drop files older than the outbox retention; fresh ones and anything not its own stay', async () => {
+    const forgot = await t.app.inject({ method: 'POST', url: `/t/${SLUG}/api/v1/auth/password/forgot`, payload: { email: USER } });
+    expect(forgot.statusCode).toBe(202);
+    expect((await deliverDueMail(t.gh)).logged).toBeGreaterThan(0);
+    const old = new Date(Date.now() - (OUTBOX_RETENTION_DAYS + 1) * 86_400_000);
+    const [expired, ...fresh] = (await dropped()).map((d) => d.file);
+    expect(fresh.length).toBeGreaterThan(0);
+    utimesSync(join(mailDir, expired!), old, old);
+    // Named as the drop names its files, all as old: a crash's leftover is the drop's own; a directory, a symlink
+    // (and its target outside), a file one level down are not.
+    const dropLike = (n: number) => `20200101T000000.000Z-${SLUG}-password_reset-00000000-0000-4000-8000-00000000000${n}.eml`;
+    const leftover = `.${dropLike(1)}.part`;
+    const outside = join(root, dropLike(2));
+    const foreign = ['notes.txt', '20200101T000000.000Z-not-ours.eml', `${dropLike(3)}.bak`, dropLike(4), dropLike(5), join('sub', dropLike(6))];
+    writeFileSync(join(mailDir, leftover), 'partial');
+    writeFileSync(outside, 'outside the drop');
+    for (const f of foreign.slice(0, 3)) writeFileSync(join(mailDir, f), 'not the drop’s');
+    mkdirSync(join(mailDir, dropLike(4)));
+    symlinkSync(outside, join(mailDir, dropLike(5)));
+    mkdirSync(join(mailDir, 'sub'));
+    writeFileSync(join(mailDir, foreign[5]!), 'one level down');
+    for (const f of [leftover, ...foreign, 'sub']) lutimesSync(join(mailDir, f), old, old);
+    utimesSync(outside, old, old);
+
+    expect(await cleanupMail(t.gh)).toEqual({ messages: 0, tokens: 0, files: 2 });
+    expect(readdirSync(mailDir).sort()).toEqual([...fresh, ...foreign.slice(0, 5), 'sub'].sort());
+    expect(readdirSync(join(mailDir, 'sub'))).toEqual([dropLike(6)]);
+    expect(readFileSync(outside, 'utf8')).toBe('outside the drop');
+    // A second pass finds nothing more; a drop directory that does not exist (yet) is no error.
+    expect((await cleanupMail(t.gh)).files).toBe(0);
+    renameSync(mailDir, `${mailDir}.away`);
+    try {
+      expect((await cleanupMail(t.gh)).files).toBe(0);
+    } finally {
+      renameSync(`${mailDir}.away`, mailDir);
+    }
   });
 
   it('the log of the whole flow names each message and its file, but holds no link, token, code, subject or text', () => {

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { claimsOf, createUser, tenantQuery } from '../../helpers/auth-flows.ts';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.ts';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, type TestApp } from '../../helpers/test-app.ts';
-import { advance, freezeClock, mfa, verifyMfa } from './mfa-helpers.ts';
+import { advance, codeAt, freezeClock, mfa, verifyMfa } from './mfa-helpers.ts';
 
 const ORIGIN = 'http://gatehouse.test';
 const MAX_ATTEMPTS = 5;
@@ -106,6 +106,25 @@ describe(`enrolling a passkey at the sign-in the MFA policy holds back (${backen
     expect(done.json().csrf_token).toEqual(expect.any(String));
     expect(done.json().backup_codes).toHaveLength(10);
     expect(claimsOf(done.json().access_token)).toMatchObject({ sub: id, amr: ['pwd', 'swk'], aal: 2 });
+  });
+
+  it('the authenticator-app setup drawn beside the passkey is discarded when the passkey enrolls: its code no longer confirms', async () => {
+    const { id, token } = await enrollToken('fa@pk-enroll.test');
+    // The enrollment step draws the app setup (a pending secret) and offers a passkey; the user takes the passkey.
+    const setup = await post(url.enroll, { mfa_token: token });
+    expect(setup.statusCode, setup.body).toBe(200);
+    const { secret } = setup.json() as { secret: string };
+    const factors = () => tenantQuery<{ type: string; status: string }>(t, tenantId, 'SELECT type, status FROM mfa_factors WHERE user_id = $1', [id]);
+    expect(await factors()).toEqual([{ type: 'totp', status: 'pending' }]);
+    const key = new SoftAuthenticator({ origin: ORIGIN });
+    const done = await post(url.finish, { mfa_token: token, response: key.create(await options(token)) });
+    expect(done.statusCode, done.body).toBe(200);
+    expect(await factors()).toEqual([]);
+    // The signed-in user cannot confirm the abandoned secret with its current code (it would otherwise activate).
+    const confirm = await t.app.inject({ method: 'POST', url: url.totpVerify, headers: bearer(done.json().access_token), payload: { code: codeAt(secret) } });
+    expectError(confirm, 404, 'MFA_ENROLLMENT_NOT_FOUND');
+    const next = await login(t, slug, 'fa@pk-enroll.test');
+    expect(next.json()).toMatchObject({ mfa_required: true, factors: ['webauthn', 'backup_code'] });
   });
 
   it('refuses an unknown, expired or foreign token, a used ceremony and another enrollment’s options; a failure keeps the token', async () => {
