@@ -241,7 +241,11 @@ export async function cleanupMail(gh: Gatehouse): Promise<{ messages: number; to
     const tokens = await tx.query(`DELETE FROM email_tokens WHERE expires_at < now() - interval '1 day'`);
     return { messages: messages.rowCount, tokens: tokens.rowCount };
   });
-  const files = await sweepMailDrop(gh.config.mailDir, new Date(Date.now() - OUTBOX_RETENTION_DAYS * 86_400_000));
+  // A drop directory the process cannot read must not stop the worker's mail delivery: say so and go on.
+  const files = await sweepMailDrop(gh.config.mailDir, new Date(Date.now() - OUTBOX_RETENTION_DAYS * 86_400_000)).catch((err: unknown) => {
+    gh.logger.warn({ err }, 'mail drop clean-up failed');
+    return 0;
+  });
   return { ...rows, files };
 }
 
