@@ -87,6 +87,26 @@ async function tenantApi(app: FastifyInstance, opts: { gh: Gatehouse; root: bool
   );
 }
 
+type ParamsSchema = { properties?: Record<string, unknown>; required?: string[] };
+
+/**
+ * Routes under /t/:tenant that declare their own path parameters (`{id}`, `{client_id}`) would leave `tenant` out
+ * of the OpenAPI document, which then fails SDK generators: the document describes a parameter only from the
+ * route's params schema when there is one. So the tenant goes into that schema too.
+ */
+function declareTenantParam(route: { url: string; schema?: { params?: unknown } }) {
+  const params = route.schema?.params as ParamsSchema | undefined;
+  if (!params?.properties || !route.url.includes('/:tenant/') || 'tenant' in params.properties) return;
+  route.schema = {
+    ...route.schema,
+    params: {
+      ...params,
+      properties: { tenant: { type: 'string', description: "The tenant's slug" }, ...params.properties },
+      required: ['tenant', ...(params.required ?? []).filter((n) => n !== 'tenant')],
+    },
+  };
+}
+
 /** Builds the HTTP application; never listens (server.ts does, tests use inject). */
 export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   const { config } = gh;
@@ -114,6 +134,7 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   });
 
   app.setValidatorCompiler(validatorCompiler);
+  app.addHook('onRoute', declareTenantParam);
   app.decorateRequest('tenant', null);
   app.decorateRequest('auth', null);
 

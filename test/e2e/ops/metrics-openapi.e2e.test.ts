@@ -125,6 +125,19 @@ describe(`OpenAPI document and docs (${backendName})`, () => {
     expect(doc.paths['/t/{tenant}/api/v1/me']!.get!.security).toEqual([{ bearerAuth: [] }]);
     expect(doc.paths['/api/v1/platform/tenants']!.post!.security).toEqual([{ platformAuth: [] }]);
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearerAuth', 'platformAuth']);
+
+    // Every {name} in a path is a declared path parameter of each of its operations (OpenAPI requires it, and SDK
+    // generators fail without it): also where a route declares parameters of its own besides the tenant.
+    const missing: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      const names = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+      for (const [method, op] of Object.entries(ops)) {
+        for (const name of names) {
+          if (!op.parameters?.some((p) => p.name === name && p.in === 'path')) missing.push(`${method.toUpperCase()} ${path}: ${name}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
   });
 
   it('/docs answers 200 with an HTML page', async () => {
