@@ -6,6 +6,7 @@
  * env: BENCH_ARGON2_M (KiB), BENCH_ARGON2_T, BENCH_ARGON2_P.
  */
 import Fastify from 'fastify';
+import { serveLimit } from './limit-server.ts';
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 
 const params = {
@@ -21,15 +22,4 @@ app.post<{ Body: { email: string; password: string } }>('/login', async (request
   const ok = await verify(stored, request.body.password);
   return reply.code(ok ? 200 : 401).send({ ok });
 });
-await app.listen({ port: 0, host: '127.0.0.1' });
-const addr = app.server.address();
-const port = typeof addr === 'object' && addr ? addr.port : 0;
-
-const stop = async () => {
-  await app.close();
-  process.exit(0);
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
-process.on('disconnect', stop);
-process.stdout.write('BENCH_READY ' + JSON.stringify({ url: `http://127.0.0.1:${port}` }) + '\n');
+await serveLimit(app);

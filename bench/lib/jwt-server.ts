@@ -6,6 +6,7 @@
  * env: BENCH_JWK (JSON of one public JWK), BENCH_ISSUER, BENCH_AUDIENCE.
  */
 import Fastify from 'fastify';
+import { serveLimit } from './limit-server.ts';
 import { importJWK, jwtVerify, type JWK } from 'jose';
 
 const jwk = JSON.parse(process.env.BENCH_JWK ?? 'null') as JWK & { alg: string };
@@ -25,15 +26,4 @@ app.get('/me', async (request, reply) => {
     return reply.code(401).send({ error: 'invalid token' });
   }
 });
-await app.listen({ port: 0, host: '127.0.0.1' });
-const addr = app.server.address();
-const port = typeof addr === 'object' && addr ? addr.port : 0;
-
-const stop = async () => {
-  await app.close();
-  process.exit(0);
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
-process.on('disconnect', stop);
-process.stdout.write('BENCH_READY ' + JSON.stringify({ url: `http://127.0.0.1:${port}` }) + '\n');
+await serveLimit(app);
