@@ -108,8 +108,8 @@ export async function openSignInSession(
   await afterCommit(gh, tenant, s.evicted);
   gh.metrics.authAttempts.inc({ tenant: tenant.slug, result: 'success', method: sign.method });
   gh.metrics.activeSessions.inc(1 - s.evicted.length);
-  // As committed: the stamp, and a lock that had run out cleared.
-  const now = new Date();
+  // As committed: the stamp (the commit's own time, as stored), and a lock that had run out cleared.
+  const now = s.stampedAt;
   const lockOver = user.status === 'locked' && user.locked_until !== null && user.locked_until <= now;
   const fresh: UserRow = {
     ...user,

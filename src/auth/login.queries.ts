@@ -61,7 +61,7 @@ export async function commitLogin(
   c: LoginCommit,
   settings: TenantSettings,
   ctx: AuditContext,
-): Promise<{ session: Pick<SessionRow, 'id' | 'amr' | 'aal'>; refreshToken: string; evicted: string[] }> {
+): Promise<{ session: Pick<SessionRow, 'id' | 'amr' | 'aal'>; refreshToken: string; evicted: string[]; stampedAt: Date }> {
   const refreshToken = newRefreshToken();
   // Where the sign-in came from, only when a GeoIP database placed it (the impossible-travel signal's history).
   const geo = c.signals.geo
@@ -74,7 +74,7 @@ export async function commitLogin(
   const [r] = await tenantBatch(
     db,
     tenantId,
-    sql`SELECT evicted FROM gatehouse_commit_login(${c.userId}::uuid, ${c.newHash ?? null}::text, ${c.sessionId}::uuid,
+    sql`SELECT evicted, out_created_at FROM gatehouse_commit_login(${c.userId}::uuid, ${c.newHash ?? null}::text, ${c.sessionId}::uuid,
       ${c.ip}::text, ${c.userAgent?.slice(0, 512) ?? null}::text, ${c.amr}, ${c.aal}::smallint,
       ${settings.session_idle_ttl}::int, ${settings.session_absolute_ttl}::int, ${settings.max_sessions_per_user}::int,
       ${sha256(refreshToken)}::text, ${settings.refresh_token_ttl}::int, ${ctx.requestId ?? null}::text, ${c.method}::text,
@@ -82,6 +82,7 @@ export async function commitLogin(
     ...geo,
     ...aal2,
   );
-  const evicted = (r!.rows[0] as { evicted: string[] }).evicted;
-  return { session: { id: c.sessionId, amr: c.amr, aal: c.aal }, refreshToken, evicted };
+  // out_created_at is the commit's now(): the session's creation and the user's last_login_at alike.
+  const { evicted, out_created_at } = r!.rows[0] as { evicted: string[]; out_created_at: Date };
+  return { session: { id: c.sessionId, amr: c.amr, aal: c.aal }, refreshToken, evicted, stampedAt: new Date(out_created_at) };
 }

@@ -19,6 +19,9 @@ describe(`smoke (${backendName})`, () => {
     const me = await t.app.inject({ method: 'GET', url: '/t/acme/api/v1/me', headers: bearer(body.access_token) });
     expect(me.statusCode, me.body).toBe(200);
     expect(me.json().email).toBe('alice@example.com');
+    // The login answer shows the user as stored: the same sign-in stamp /me reads back from the database.
+    expect(body.user.last_login_at).toBe(me.json().last_login_at);
+    expect(body.user.login_count).toBe(me.json().login_count);
     const rf = await t.app.inject({ method: 'POST', url: '/t/acme/api/v1/auth/refresh', payload: { refresh_token: body.refresh_token } });
     expect(rf.statusCode, rf.body).toBe(200);
     const lo = await t.app.inject({ method: 'POST', url: '/t/acme/api/v1/auth/logout', headers: bearer(rf.json().access_token) });
