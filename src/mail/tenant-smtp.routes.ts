@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { recordAudit, type AuditContext } from '../audit/audit.ts';
+import { recordAudit } from '../audit/audit.ts';
 import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
 import { AppError } from '../errors/app-error.ts';
 import { noContent } from '../http/request-context.ts';
 import { errorResponses } from '../http/schemas.ts';
-import { authenticatePlatform } from '../platform/platform-credentials.ts';
+import { requirePlatform as requirePlatformCredential } from '../platform/platform-credentials.ts';
 import { findTenant } from '../tenancy/tenant.service.ts';
 import { deleteTenantSmtp, describeSmtpUrl, isSmtpUrl, readTenantSmtp, setTenantSmtp } from './tenant-smtp.ts';
 
@@ -30,13 +30,7 @@ export async function tenantSmtpRoutes(app: FastifyInstance, { gh }: { gh: Gateh
   const security = [{ platformAuth: [] }];
   const tags = ['platform'];
 
-  async function requirePlatform(request: FastifyRequest): Promise<AuditContext> {
-    const m = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
-    if (!m) throw new AppError('UNAUTHENTICATED');
-    const cred = await authenticatePlatform(gh.db, m[1]!);
-    if (!cred) throw new AppError('UNAUTHENTICATED', { message: 'The platform credential is invalid or revoked.' });
-    return { actorType: 'platform', actorId: cred.id, ip: request.ip, userAgent: request.headers['user-agent'] ?? null, requestId: request.id };
-  }
+  const requirePlatform = (request: FastifyRequest) => requirePlatformCredential(gh.db, request);
 
   app.get<{ Params: { tenant: string } }>(
     '/tenants/:tenant/smtp',

@@ -1,4 +1,7 @@
+import type { FastifyRequest } from 'fastify';
+import type { AuditContext } from '../audit/audit.ts';
 import type { Database } from '../db/database.ts';
+import { AppError } from '../errors/app-error.ts';
 import { withPlatformTx, type PlatformDb } from '../db/tenant-tx.ts';
 import { randomToken, sha256 } from '../shared/crypto.ts';
 
@@ -34,6 +37,18 @@ export async function authenticatePlatform(db: Database, secret: string): Promis
     [sha256(secret)],
   );
   return r.rows[0];
+}
+
+/**
+ * The platform admin behind a request's `Authorization: Bearer ghp_...`, as the audit context of what it does;
+ * 401 UNAUTHENTICATED without one, or with one that is unknown or revoked. Every /api/v1/platform route starts here.
+ */
+export async function requirePlatform(db: Database, request: FastifyRequest): Promise<AuditContext> {
+  const m = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
+  if (!m) throw new AppError('UNAUTHENTICATED');
+  const cred = await authenticatePlatform(db, m[1]!);
+  if (!cred) throw new AppError('UNAUTHENTICATED', { message: 'The platform credential is invalid or revoked.' });
+  return { actorType: 'platform', actorId: cred.id, ip: request.ip, userAgent: request.headers['user-agent'] ?? null, requestId: request.id };
 }
 
 /** On first start (no credential at all), creates the bootstrap credential; its secret is returned to print once. */

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AuditContext } from '../audit/audit.ts';
 import { recordAudit } from '../audit/audit.ts';
 import type { Gatehouse } from '../context.ts';
 import { withPlatformTx, withTenantTx } from '../db/tenant-tx.ts';
@@ -12,7 +11,7 @@ import { ROLES, type Role } from '../rbac/roles.ts';
 import { createTenant, deleteTenant, findTenant, listTenants, updateTenant, type CreateTenantInput, type UpdateTenantInput } from '../tenancy/tenant.service.ts';
 import { effectiveLimits, effectiveSettings, PLANS, RATE_LIMIT_GROUPS, TENANT_STATUSES, type TenantSettings } from '../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
-import { authenticatePlatform, createPlatformCredential } from './platform-credentials.ts';
+import { createPlatformCredential, requirePlatform as requirePlatformCredential } from './platform-credentials.ts';
 
 const settingsSchema = {
   type: 'object',
@@ -133,13 +132,7 @@ export async function platformRoutes(app: FastifyInstance, { gh }: { gh: Gatehou
   const security = [{ platformAuth: [] }];
   const tags = ['platform'];
 
-  async function requirePlatform(request: FastifyRequest): Promise<AuditContext> {
-    const m = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
-    if (!m) throw new AppError('UNAUTHENTICATED');
-    const cred = await authenticatePlatform(gh.db, m[1]!);
-    if (!cred) throw new AppError('UNAUTHENTICATED', { message: 'The platform credential is invalid or revoked.' });
-    return { actorType: 'platform', actorId: cred.id, ip: request.ip, userAgent: request.headers['user-agent'] ?? null, requestId: request.id };
-  }
+  const requirePlatform = (request: FastifyRequest) => requirePlatformCredential(gh.db, request);
 
   const tenantParam = { type: 'object', properties: { tenant: { type: 'string', minLength: 1, maxLength: 63 } } } as const;
 

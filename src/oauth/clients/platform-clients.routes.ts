@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Gatehouse } from '../../context.ts';
-import { AppError } from '../../errors/app-error.ts';
 import { errorResponses } from '../../http/schemas.ts';
-import { authenticatePlatform } from '../../platform/platform-credentials.ts';
+import { requirePlatform } from '../../platform/platform-credentials.ts';
 import { findTenant } from '../../tenancy/tenant.service.ts';
 import { clientSchema, createClientBody } from './client.schema.ts';
 import { createClient, type ClientInput } from './client.service.ts';
@@ -22,11 +21,8 @@ export async function platformClientRoutes(app: FastifyInstance, { gh }: { gh: G
       },
     },
     async (request, reply) => {
-      const m = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
-      const cred = m ? await authenticatePlatform(gh.db, m[1]!) : undefined;
-      if (!cred) throw new AppError('UNAUTHENTICATED', { message: 'The platform credential is invalid or revoked.' });
+      const ctx = await requirePlatform(gh.db, request);
       const tenant = await findTenant(gh, request.params.tenant);
-      const ctx = { actorType: 'platform' as const, actorId: cred.id, ip: request.ip, userAgent: request.headers['user-agent'] ?? null, requestId: request.id };
       return reply.code(201).send(await createClient(gh, tenant, request.body, ctx));
     },
   );
