@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { recordAudit } from '../audit/audit.ts';
 import { denyRevokedSessions } from '../auth/auth.service.ts';
 import type { Gatehouse } from '../context.ts';
-import { isUuid, withTenantTx } from '../db/tenant-tx.ts';
+import { withTenantTx } from '../db/tenant-tx.ts';
 import { AppError } from '../errors/app-error.ts';
 import { auditContext, authenticate, noContent } from '../http/request-context.ts';
 import { bearerSecurity, emailField, errorResponses, passwordField, profileFields, publicUserSchema, sessionSchema, uuidField } from '../http/schemas.ts';

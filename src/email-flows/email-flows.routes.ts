@@ -4,7 +4,7 @@ import type { Gatehouse } from '../context.ts';
 import { loginResponseSchema } from '../mfa/mfa.schemas.ts';
 import { AppError } from '../errors/app-error.ts';
 import { auditContext, authenticate, noContent, requireTenant } from '../http/request-context.ts';
-import { bearerSecurity, emailField, errorResponses, passwordField, tokenResponseSchema } from '../http/schemas.ts';
+import { bearerSecurity, emailField, errorResponses, passwordField } from '../http/schemas.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import { confirmEmailChange, requestEmailChange } from './email-change.ts';
 import { resendVerification, verifyEmail } from './email-verification.ts';

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Gatehouse } from '../context.ts';
-import { isUuid, withTenantTx } from '../db/tenant-tx.ts';
-import { AppError } from '../errors/app-error.ts';
+import { withTenantTx } from '../db/tenant-tx.ts';
 import { authenticate } from '../http/request-context.ts';
 import { bearerSecurity, errorResponses } from '../http/schemas.ts';
 import { decodeTimeIdCursor, encodeCursor } from '../shared/cursor.ts';

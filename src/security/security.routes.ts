@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { recordAudit } from '../audit/audit.ts';
 import type { Gatehouse } from '../context.ts';
-import { isUuid, withTenantTx, type TenantDb } from '../db/tenant-tx.ts';
+import { withTenantTx, type TenantDb } from '../db/tenant-tx.ts';
 import { namesPrivateHost } from './egress.ts';
 import { AppError } from '../errors/app-error.ts';
 import { auditContext, authenticate, noContent } from '../http/request-context.ts';

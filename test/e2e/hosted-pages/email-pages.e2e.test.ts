@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverDueMail } from '../../../src/mail/mail-worker.ts';
 import { totpCode } from '../../../src/mfa/totp.ts';
 import { tenantQuery } from '../../helpers/auth-flows.ts';
-import { deliverAndRead, expectNoMail, startSmtpSink, tokenFromMail, type SmtpSink } from '../../helpers/smtp-sink.ts';
+import { deliverAndRead, expectNoMail, startSmtpSink, type SmtpSink } from '../../helpers/smtp-sink.ts';
 import { backendName, bearer, buildTestApp, createTenant, expectError, login, register, STRONG_PASSWORD, type TestApp } from '../../helpers/test-app.ts';
 import { InjectBrowser } from '../oidc/oidc-harness.ts';
 import { follow, formAt, open, submit } from './page-browser.ts';

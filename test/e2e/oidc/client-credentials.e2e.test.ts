@@ -3,7 +3,6 @@ import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } fr
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendName, bearer } from '../../helpers/test-app.ts';
-import { signIn } from '../../helpers/auth-flows.ts';
 import { discover, oidcTenant, registerClient, startOidcServer, type OidcServer } from './oidc-harness.ts';
 
 const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
