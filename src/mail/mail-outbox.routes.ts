@@ -3,9 +3,8 @@ import type { Gatehouse } from '../context.ts';
 import { withTenantTx } from '../db/tenant-tx.ts';
 import { authenticate } from '../http/request-context.ts';
 import { bearerSecurity, errorResponses } from '../http/schemas.ts';
-import { decodeTimeIdCursor, encodeCursor } from '../shared/cursor.ts';
+import { newestFirstPage } from '../shared/cursor.ts';
 import { mailBodyContext } from './outbox.ts';
-
 
 const messageSchema = {
   type: 'object',
@@ -38,7 +37,6 @@ interface OutboxRow {
   created_at: Date;
   sent_at: Date | null;
   body_enc: string | null;
-  cursor_at: string;
 }
 
 export async function mailOutboxRoutes(app: FastifyInstance, { gh }: { gh: Gatehouse }) {
@@ -68,33 +66,20 @@ export async function mailOutboxRoutes(app: FastifyInstance, { gh }: { gh: Gateh
       await authenticate(gh, request, 'tenant:manage');
       const tenant = request.tenant!;
       const q = request.query;
-      const limit = q.limit ?? 50;
-      const params: unknown[] = [limit + 1];
-      const where: string[] = [];
-      if (q.status) {
-        params.push(q.status);
-        where.push(`status = $${params.length}`);
-      }
-      if (q.cursor) {
-        const { at, id } = decodeTimeIdCursor(q.cursor);
-        params.push(at, id);
-        where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
-      }
-      const { rows, ownSmtp } = await withTenantTx(gh.db, tenant.id, async (tx) => ({
-        rows: (
-          await tx.query<OutboxRow>(
-            `SELECT id, to_address, template, locale, subject, status, attempts, last_error, next_attempt_at, created_at, sent_at, body_enc,
-               to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
-             FROM mail_outbox ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id DESC LIMIT $1`,
-            params,
-          )
-        ).rows,
+      const { page, ownSmtp } = await withTenantTx(gh.db, tenant.id, async (tx) => ({
+        page: await newestFirstPage<OutboxRow>(
+          tx,
+          'mail_outbox',
+          'id, to_address, template, locale, subject, status, attempts, last_error, next_attempt_at, created_at, sent_at, body_enc',
+          { status: q.status },
+          q.cursor,
+          q.limit ?? 50,
+        ),
         ownSmtp: (await tx.query('SELECT 1 FROM tenant_smtp')).rows.length > 0,
       }));
-      const page = rows.slice(0, limit);
       // Bodies hold one-time links: shown only in development (no SMTP), where they are in the mail drop anyway.
       const showBodies = !gh.config.smtpUrl && !ownSmtp;
-      const messages = page.map((r) => {
+      const messages = page.rows.map((r) => {
         let text: string | undefined;
         if (showBodies && r.body_enc) {
           try {
@@ -118,8 +103,7 @@ export async function mailOutboxRoutes(app: FastifyInstance, { gh }: { gh: Gateh
           ...(text !== undefined ? { text } : {}),
         };
       });
-      const last = page[page.length - 1];
-      return { messages, next_cursor: rows.length > limit && last ? encodeCursor([last.cursor_at, last.id]) : null };
+      return { messages, next_cursor: page.next_cursor };
     },
   );
 }

@@ -1,18 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { recordAudit } from '../audit/audit.ts';
 import type { Gatehouse } from '../context.ts';
-import { withTenantTx, type TenantDb } from '../db/tenant-tx.ts';
+import { withTenantTx } from '../db/tenant-tx.ts';
 import { namesPrivateHost } from './egress.ts';
 import { AppError } from '../errors/app-error.ts';
 import { auditContext, authenticate, noContent } from '../http/request-context.ts';
 import { requireAdminStepUp } from '../mfa/step-up.ts';
 import { bearerSecurity, errorResponses, uuidField } from '../http/schemas.ts';
-import { decodeTimeIdCursor, encodeCursor } from '../shared/cursor.ts';
+import { newestFirstPage as page } from '../shared/cursor.ts';
 import { randomToken } from '../shared/crypto.ts';
 import { ALERT_COLUMNS, ALERT_STATUSES, ALERT_TYPES, type AlertRow, type AlertStatus, type AlertType } from './alerts.ts';
 import { webhookSecretContext } from './webhook-worker.ts';
 
-const CURSOR_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at`;
 
 const alertSchema = {
   type: 'object',
@@ -52,43 +51,6 @@ const pageQuery = {
   cursor: { type: 'string', maxLength: 200 },
   limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
 } as const;
-
-const parseCursor = (cursor: string | undefined) => (cursor ? decodeTimeIdCursor(cursor) : undefined);
-
-/** Newest first, keyset on (created_at, id). */
-async function page<T extends { id: string }>(
-  tx: TenantDb,
-  table: 'security_alerts' | 'webhook_deliveries',
-  columns: string,
-  filters: Record<string, string | undefined>,
-  cursor: string | undefined,
-  limit: number,
-): Promise<{ rows: T[]; next_cursor: string | null }> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [column, value] of Object.entries(filters)) {
-    if (value === undefined) continue;
-    params.push(value);
-    where.push(`${column} = $${params.length}`);
-  }
-  const after = parseCursor(cursor);
-  if (after) {
-    params.push(after.at, after.id);
-    where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
-  }
-  params.push(limit + 1);
-  const r = await tx.query<T & { cursor_at: string }>(
-    `SELECT ${columns}, ${CURSOR_AT} FROM ${table} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-     ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
-    params,
-  );
-  const rows = r.rows.slice(0, limit);
-  const last = rows[rows.length - 1];
-  return {
-    rows: rows.map(({ cursor_at: _c, ...row }) => row as unknown as T),
-    next_cursor: r.rows.length > limit && last ? encodeCursor([last.cursor_at, last.id]) : null,
-  };
-}
 
 /**
  * Only http(s), without credentials, and (unless GATEHOUSE_WEBHOOK_ALLOW_PRIVATE) not an address literal or

@@ -1,5 +1,5 @@
 import type { TenantDb } from '../../db/tenant-tx.ts';
-import { decodeTimeIdCursor, encodeCursor } from '../../shared/cursor.ts';
+import { newestFirstPage } from '../../shared/cursor.ts';
 
 /** The statuses of migration 018's CHECK: waiting for (another) attempt, answered 200/204, given up. */
 export const BACKCHANNEL_STATUSES = ['pending', 'delivered', 'failed'] as const;
@@ -46,28 +46,13 @@ export async function listBackchannelLogouts(
   clientId: string,
   q: { status?: BackchannelStatus; cursor?: string; limit?: number },
 ): Promise<{ deliveries: Record<string, unknown>[]; next_cursor: string | null }> {
-  const limit = q.limit ?? 50;
-  const params: unknown[] = [clientId, limit + 1];
-  const where = ['client_id = $1'];
-  if (q.status) {
-    params.push(q.status);
-    where.push(`status = $${params.length}`);
-  }
-  if (q.cursor) {
-    const { at, id } = decodeTimeIdCursor(q.cursor);
-    params.push(at, id);
-    where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
-  }
-  const r = await tx.query<{ id: string; cursor_at: string }>(
-    `SELECT id, user_id, sid, reason, status, attempts, last_status, last_error, created_at, next_attempt_at, delivered_at,
-       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
-     FROM backchannel_logouts WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $2`,
-    params,
+  const { rows, next_cursor } = await newestFirstPage<{ id: string }>(
+    tx,
+    'backchannel_logouts',
+    'id, user_id, sid, reason, status, attempts, last_status, last_error, created_at, next_attempt_at, delivered_at',
+    { client_id: clientId, status: q.status },
+    q.cursor,
+    q.limit ?? 50,
   );
-  const rows = r.rows.slice(0, limit);
-  const last = rows[rows.length - 1];
-  return {
-    deliveries: rows.map(({ cursor_at: _c, ...row }) => row),
-    next_cursor: r.rows.length > limit && last ? encodeCursor([last.cursor_at, last.id]) : null,
-  };
+  return { deliveries: rows, next_cursor };
 }
