@@ -2,6 +2,7 @@ import type { Database } from '../db/database.ts';
 import { sql } from '../db/sql.ts';
 import { tenantBatch, type TenantDb } from '../db/tenant-tx.ts';
 import type { Role } from '../rbac/roles.ts';
+import { CURSOR_AT } from '../shared/cursor.ts';
 import { PROFILE_FIELDS, type ProfilePatch, type UserRow, type UserStatus } from './user.model.ts';
 
 /** A UserRow's columns; gatehouse_read_user and gatehouse_rotate_refresh (migration 020) return the same, in order. */
@@ -102,7 +103,6 @@ export interface UserListQuery {
 }
 
 /** created_at as exact UTC text: a JS Date keeps milliseconds only, and a cursor rounded down repeats rows. */
-const CURSOR_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at`;
 
 /** Keyset pagination on (created_at, id): stable under inserts, no OFFSET scans. */
 export async function listUsers(tx: TenantDb, q: UserListQuery): Promise<(UserRow & { cursor_at: string })[]> {

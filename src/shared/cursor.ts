@@ -36,7 +36,8 @@ export function parseStorableDate(value: unknown): Date | undefined {
   return Number.isNaN(d.getTime()) || year < 1 || year > 9999 ? undefined : d;
 }
 
-const CURSOR_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at`;
+/** A row's created_at to the microsecond, as the cursors carry it (decodeTimeIdCursor checks that form). */
+export const CURSOR_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at`;
 
 /** The tenant tables the admin lists page through, newest first (a closed list: the name is inlined into SQL). */
 type PagedTable = 'security_alerts' | 'webhook_deliveries' | 'backchannel_logouts' | 'mail_outbox';
