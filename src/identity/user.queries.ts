@@ -102,8 +102,6 @@ export interface UserListQuery {
   limit: number;
 }
 
-/** created_at as exact UTC text: a JS Date keeps milliseconds only, and a cursor rounded down repeats rows. */
-
 /** Keyset pagination on (created_at, id): stable under inserts, no OFFSET scans. */
 export async function listUsers(tx: TenantDb, q: UserListQuery): Promise<(UserRow & { cursor_at: string })[]> {
   const where: string[] = [];

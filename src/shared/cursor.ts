@@ -36,7 +36,10 @@ export function parseStorableDate(value: unknown): Date | undefined {
   return Number.isNaN(d.getTime()) || year < 1 || year > 9999 ? undefined : d;
 }
 
-/** A row's created_at to the microsecond, as the cursors carry it (decodeTimeIdCursor checks that form). */
+/**
+ * A row's created_at as exact UTC text, as the cursors carry it (decodeTimeIdCursor checks that form): a JS Date keeps
+ * milliseconds only, and a cursor rounded down would repeat rows.
+ */
 export const CURSOR_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at`;
 
 /** The tenant tables the admin lists page through, newest first (a closed list: the name is inlined into SQL). */
