@@ -7,17 +7,18 @@ import { bearerSecurity, errorResponses, passwordField, profileFields, publicUse
 import { listUserSessions } from '../session/session.queries.ts';
 import { requireRecentAal2IfEnrolled } from '../mfa/step-up.ts';
 import { changeOwnPassword, revokeOwnSession, updateOwnProfile } from './account.service.ts';
-import { toPublicUser, type ProfilePatch, type UserRow } from './user.model.ts';
+import { toPublicUser, type ProfilePatch } from './user.model.ts';
 import { readUser } from './user.queries.ts';
+import type { CachedUser } from './user-cache.ts';
 
 /** The signed-in user's row: from the user cache when fresh, else the database. A deleted or disabled user's token stops here. */
-export async function currentUser(gh: Gatehouse, request: FastifyRequest): Promise<UserRow> {
+export async function currentUser(gh: Gatehouse, request: FastifyRequest): Promise<CachedUser> {
   const claims = await authenticate(gh, request, 'profile:read');
   const tenantId = request.tenant!.id;
-  let user = gh.users.get(tenantId, claims.sub);
+  let user: CachedUser | undefined = gh.users.get(tenantId, claims.sub);
   if (!user) {
-    user = await readUser(gh.db, tenantId, claims.sub);
-    if (user) gh.users.set(user);
+    const row = await readUser(gh.db, tenantId, claims.sub);
+    user = row && gh.users.set(row);
   }
   if (!user || user.status === 'disabled') throw new AppError('TOKEN_REVOKED');
   return user;

@@ -25,8 +25,10 @@ export interface UserRow {
 }
 
 export type PublicUser = Omit<UserRow, 'tenant_id' | 'password_hash'>;
+/** A user row for everything but a password check: what the user cache keeps. */
+export type UserProfile = Omit<UserRow, 'password_hash'>;
 
-export function toPublicUser(u: UserRow): PublicUser {
+export function toPublicUser(u: UserProfile & { password_hash?: string | null }): PublicUser {
   const { tenant_id: _t, password_hash: _p, ...rest } = u;
   return rest;
 }

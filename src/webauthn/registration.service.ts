@@ -3,7 +3,7 @@ import { recordAudit, type AuditContext } from '../audit/audit.ts';
 import type { Gatehouse } from '../context.ts';
 import { withTenantTx, type TenantDb } from '../db/tenant-tx.ts';
 import { AppError } from '../errors/app-error.ts';
-import type { UserRow } from '../identity/user.model.ts';
+import type { UserProfile } from '../identity/user.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import { saveRegistration, takeRegistration } from './challenge-store.ts';
 import { claimedChallenge } from './client-data.ts';
@@ -20,7 +20,7 @@ export const CEREMONY_TIMEOUT_MS = 120_000;
  * user's existing credentials excluded so one authenticator is not registered twice. `binding` narrows the ceremony
  * (see saveRegistration): the verify must name the same.
  */
-export async function registrationOptions(gh: Gatehouse, tenant: ResolvedTenant, user: UserRow, binding?: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+export async function registrationOptions(gh: Gatehouse, tenant: ResolvedTenant, user: UserProfile, binding?: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const rp = relyingPartyFor(tenant);
   const existing = await withTenantTx(gh.db, tenant.id, (tx) => listUserCredentials(tx, user.id));
   if (existing.length >= MAX_CREDENTIALS_PER_USER) throw new AppError('WEBAUTHN_CREDENTIAL_LIMIT');
@@ -46,7 +46,7 @@ export async function registrationOptions(gh: Gatehouse, tenant: ResolvedTenant,
 export async function verifyRegistration(
   gh: Gatehouse,
   tenant: ResolvedTenant,
-  user: UserRow,
+  user: UserProfile,
   input: { response: RegistrationResponseJSON; name?: string | undefined },
   ctx: AuditContext,
 ): Promise<PublicWebauthnCredential> {
@@ -60,7 +60,7 @@ export async function verifyRegistration(
 export async function registerCredential<T = undefined>(
   gh: Gatehouse,
   tenant: ResolvedTenant,
-  user: UserRow,
+  user: UserProfile,
   input: { response: RegistrationResponseJSON; name?: string | undefined },
   ctx: AuditContext,
   o: { binding?: string; within?: (tx: TenantDb, row: WebauthnCredentialRow) => Promise<T> },
