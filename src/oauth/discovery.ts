@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Gatehouse } from '../context.ts';
 import { requireTenant } from '../http/request-context.ts';
+import { LOCALES } from '../i18n/locale.ts';
 import { effectiveSettings } from '../tenancy/tenant.model.ts';
 import type { ResolvedTenant } from '../tenancy/tenant-directory.ts';
 import { ASSERTION_ALGS } from './clients/client-auth.ts';
@@ -35,6 +36,7 @@ export function providerMetadata(tenant: ResolvedTenant) {
     prompt_values_supported: ['none', 'login', 'consent'],
     // acr_values=urn:gatehouse:aal2 makes an aal1 session pass a second factor first (when the user has one).
     acr_values_supported: ['urn:gatehouse:aal1', 'urn:gatehouse:aal2'],
+    ui_locales_supported: [...LOCALES],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'at_hash', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'locale', 'zoneinfo', 'updated_at'],
     claim_types_supported: ['normal'],
     claims_parameter_supported: false,

@@ -48,6 +48,7 @@ export async function authorizeRoutes(app: FastifyInstance, { gh }: { gh: Gateho
         maxAge,
         loginHint: params.login_hint?.slice(0, 254) ?? null,
         requireAal2: (params.acr_values ?? '').split(' ').includes(AAL2_ACR),
+        uiLocales: params.ui_locales?.slice(0, 200) ?? null,
       };
       const session = await readBrowserSession(gh, tenant, request);
       const forceLogin = prompt.includes('login');

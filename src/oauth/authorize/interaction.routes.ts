@@ -7,7 +7,7 @@ import { withTenantTx } from '../../db/tenant-tx.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { auditContext, requireTenant } from '../../http/request-context.ts';
 import { findUserById } from '../../identity/user.queries.ts';
-import { negotiateLocale } from '../../i18n/locale.ts';
+import { negotiateLocale, uiLocale, type Locale } from '../../i18n/locale.ts';
 import { translate } from '../../i18n/messages.ts';
 import { revokeSessions } from '../../session/session.queries.ts';
 import { constantTimeEqual } from '../../shared/crypto.ts';
@@ -38,6 +38,11 @@ import { enrollStepPage } from '../../hosted/enroll-step.ts';
 import { confirmChallengePasskeyEnrollment, confirmChallengeTotpEnrollment } from '../../mfa/enroll-sign-in.ts';
 
 const expired = () => new OAuthError('invalid_request', 'This sign-in request has expired or is unknown. Go back to the application and start again.', { allowRedirect: false });
+
+/** The hosted pages' language: the client's ui_locales when it names a shipped one, else the browser's. */
+function pageLocale(request: FastifyRequest, interaction: Interaction): Locale {
+  return uiLocale(interaction.request.uiLocales) ?? negotiateLocale(request.headers['accept-language']);
+}
 
 /**
  * The hosted pages between /authorize and the code: sign-in (the password login of the first-party API, with its
@@ -73,7 +78,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
     const signedInHere = !!session && session.id === interaction.sessionId;
     const step = await nextStep(gh, tenant, client, interaction.request, session, { forceLogin: interaction.forceLogin, signedInHere });
     const base = `${tenant.issuer}/oauth/interaction/${interaction.id}`;
-    const locale = negotiateLocale(request.headers['accept-language']);
+    const locale = pageLocale(request, interaction);
     allowFormTarget(request, interaction.request.redirectUri);
     if (step === 'step_up' && !interaction.mfaToken) {
       // acr_values asked for a second factor this browser session has not passed: a challenge for its user, kept
@@ -136,7 +141,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
       checkCsrf(interaction, body);
       const email = (body.email ?? '').slice(0, 254);
       const password = (body.password ?? '').slice(0, 4096);
-      if (!email || !password) return advance(request, reply, tenant, { ...interaction, request: { ...interaction.request, loginHint: email } }, text(negotiateLocale(request.headers['accept-language']), 'signin.missing'), 400);
+      if (!email || !password) return advance(request, reply, tenant, { ...interaction, request: { ...interaction.request, loginHint: email } }, text(pageLocale(request, interaction), 'signin.missing'), 400);
       const retry = { ...interaction, request: { ...interaction.request, loginHint: email } };
       let r: Awaited<ReturnType<typeof login>>;
       try {
@@ -158,7 +163,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
   function refused(request: FastifyRequest, reply: FastifyReply, tenant: ResolvedTenant, interaction: Interaction, err: unknown, status?: number): Promise<unknown> {
     if (!(err instanceof AppError) || !err.expose) throw err;
     if (err.headers) reply.headers(err.headers);
-    const locale = negotiateLocale(request.headers['accept-language']);
+    const locale = pageLocale(request, interaction);
     const message = err.messageKey ? translate(locale, err.messageKey, err.params) : err.message;
     return advance(request, reply, tenant, interaction, message, status ?? err.status);
   }
@@ -189,7 +194,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
       const body = request.body ?? {};
       checkCsrf(interaction, body);
       if (!interaction.mfaEnrollToken) return advance(request, reply, tenant, interaction);
-      const locale = negotiateLocale(request.headers['accept-language']);
+      const locale = pageLocale(request, interaction);
       const code = (body.code ?? '').replace(/\s/g, '').slice(0, 16);
       if (!/^[0-9]{6}$/.test(code)) return advance(request, reply, tenant, interaction, text(locale, 'enroll.code_missing'), 400);
       let enrolled: Awaited<ReturnType<typeof confirmChallengeTotpEnrollment>>;
@@ -225,7 +230,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
       checkCsrf(interaction, body);
       if (!interaction.mfaEnrollToken) return advance(request, reply, tenant, interaction);
       const response = registrationField(body.response);
-      if (!response) return advance(request, reply, tenant, interaction, text(negotiateLocale(request.headers['accept-language']), 'passkey.needs_js'), 400);
+      if (!response) return advance(request, reply, tenant, interaction, text(pageLocale(request, interaction), 'passkey.needs_js'), 400);
       let enrolled: Awaited<ReturnType<typeof confirmChallengePasskeyEnrollment>>;
       try {
         enrolled = await confirmChallengePasskeyEnrollment(gh, tenant, interaction.mfaEnrollToken, { response }, auditContext(request), { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
@@ -249,7 +254,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
     if (!enrolled.backup_codes?.length) return reply.code(303).header('cache-control', 'no-store').redirect(next, 303);
     // "Continue" leads on to consent or the code, whose redirect to the client this page's form-action must allow.
     allowFormTarget(request, interaction.request.redirectUri);
-    const locale = negotiateLocale(request.headers['accept-language']);
+    const locale = pageLocale(request, interaction);
     return html(reply, 200, backupCodesPage({ tenant, locale, t: (k: TextKey) => text(locale, k) }, { codes: enrolled.backup_codes, next }));
   }
 
@@ -263,7 +268,7 @@ export async function interactionRoutes(app: FastifyInstance, { gh }: { gh: Gate
       if (!interaction.mfaToken) return advance(request, reply, tenant, interaction);
       const code = (body.code ?? '').trim().slice(0, 64);
       const webauthn = webauthnField(body.webauthn);
-      if (!code && !webauthn) return advance(request, reply, tenant, interaction, text(negotiateLocale(request.headers['accept-language']), 'mfa.missing'), 400);
+      if (!code && !webauthn) return advance(request, reply, tenant, interaction, text(pageLocale(request, interaction), 'mfa.missing'), 400);
       const ctx = auditContext(request);
       let r: TokenResponse;
       try {

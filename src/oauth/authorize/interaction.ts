@@ -17,6 +17,8 @@ export interface AuthorizationRequest {
   loginHint: string | null;
   /** acr_values asked for a second factor (urn:gatehouse:aal2): an aal1 browser session steps up first. */
   requireAal2?: boolean;
+  /** The client's ui_locales: the hosted pages' language, before the browser's Accept-Language. */
+  uiLocales?: string | null;
 }
 
 /**

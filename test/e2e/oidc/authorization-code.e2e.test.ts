@@ -283,6 +283,31 @@ describe(`OIDC authorization code + PKCE (${backendName})`, () => {
     expect(bad.body).toContain('Pedido de acesso recusado');
   });
 
+  it('ui_locales (OIDC Core 3.1.2.1) picks the hosted pages\' language before the browser\'s, and is advertised', async () => {
+    const meta = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { ui_locales_supported?: string[] };
+    expect(meta.ui_locales_supported).toEqual(['en', 'pt-BR']);
+    const loginPage = async (uiLocales: string | undefined, acceptLanguage: string) => {
+      const browser = new Browser();
+      browser.extraHeaders['accept-language'] = acceptLanguage;
+      const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
+      const q = { response_type: 'code', client_id: config.clientMetadata().client_id, redirect_uri: REDIRECT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', ...(uiLocales ? { ui_locales: uiLocales } : {}) };
+      const start = await browser.fetch(`${issuer}/oauth/authorize?${new URLSearchParams(q)}`);
+      const page = await browser.fetch(start.location!);
+      return { browser, page };
+    };
+    // The client asks for Portuguese; the browser says English: the client's choice wins, on every page of the interaction.
+    const { browser, page } = await loginPage('pt-BR en', 'en-US,en;q=0.9');
+    expect(page.body).toContain('<html lang="pt-BR">');
+    const action = /action="([^"]+)"/.exec(page.body)![1]!;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const wrong = await browser.fetch(action, { form: { csrf, email: user.email, password: 'senha errada de propósito 8' } });
+    expect(wrong.body).toContain('E-mail ou senha incorretos.');
+    // The first shipped tag counts; tags Gatehouse does not ship are skipped; none shipped leaves the browser to decide.
+    expect((await loginPage('fr-CA en pt-BR', 'pt-BR')).page.body).toContain('<html lang="en">');
+    expect((await loginPage('fr de', 'pt-BR,pt;q=0.9')).page.body).toContain('<html lang="pt-BR">');
+    expect((await loginPage(undefined, 'en')).page.body).toContain('<html lang="en">');
+  });
+
   it('hosted pages: tenant name, CSRF token, strict CSP, no framing, session cookie httpOnly + SameSite=Lax', async () => {
     const browser = new Browser();
     const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
