@@ -15,7 +15,7 @@ import { InvalidRequest } from './oauth-error.ts';
 import { allowFormTarget, brandOf, html, page } from './pages/layout.ts';
 import { renderMessagePage } from './pages/consent-page.ts';
 import { text } from './pages/page-text.ts';
-import { negotiateLocale } from '../i18n/locale.ts';
+import { negotiateLocale, uiLocale } from '../i18n/locale.ts';
 
 /** Verifies an ID token this tenant issued; an expired one is still a valid hint (OIDC RP-Initiated Logout §2). */
 async function verifyIdTokenHint(gh: Gatehouse, tenant: ResolvedTenant, token: string): Promise<JWTPayload> {
@@ -57,13 +57,14 @@ export async function endSessionRoutes(app: FastifyInstance, { gh }: { gh: Gateh
       }
       redirect = params.post_logout_redirect_uri;
     }
-    const locale = negotiateLocale(request.headers['accept-language']);
+    // ui_locales (RP-Initiated Logout 1.0 §2): the client's language first, as on the sign-in pages.
+    const locale = uiLocale(params.ui_locales) ?? negotiateLocale(request.headers['accept-language']);
     const current = await readBrowserSession(gh, tenant, request);
     const confirmed = current && params.csrf && constantTimeEqual(params.csrf, logoutCsrf(current.cookie));
     if (!hint && current && !confirmed) {
       if (redirect) allowFormTarget(request, redirect);
       const hidden = Object.entries(params)
-        .filter(([k]) => ['post_logout_redirect_uri', 'state', 'client_id'].includes(k))
+        .filter(([k]) => ['post_logout_redirect_uri', 'state', 'client_id', 'ui_locales'].includes(k))
         .map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`);
       return reply.code(200).type('text/html; charset=utf-8').send(
         page({

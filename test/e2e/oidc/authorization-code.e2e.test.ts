@@ -306,6 +306,17 @@ describe(`OIDC authorization code + PKCE (${backendName})`, () => {
     expect((await loginPage('fr-CA en pt-BR', 'pt-BR')).page.body).toContain('<html lang="en">');
     expect((await loginPage('fr de', 'pt-BR,pt;q=0.9')).page.body).toContain('<html lang="pt-BR">');
     expect((await loginPage(undefined, 'en')).page.body).toContain('<html lang="en">');
+
+    // RP-initiated logout takes it too: the confirmation page, and (carried in its form) the signed-out page.
+    const flow = await authorize(config, browser, {});
+    expect(flow.callback.searchParams.get('code')).toBeTruthy();
+    const confirm = await browser.fetch(`${issuer}/oauth/end_session?ui_locales=pt-BR`);
+    expect(confirm.body).toContain('<html lang="pt-BR">');
+    expect(confirm.body).toContain('name="ui_locales" value="pt-BR"');
+    const form = Object.fromEntries([...confirm.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!]));
+    const done = await browser.fetch(`${issuer}/oauth/end_session`, { form });
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('<html lang="pt-BR">');
   });
 
   it('hosted pages: tenant name, CSRF token, strict CSP, no framing, session cookie httpOnly + SameSite=Lax', async () => {
